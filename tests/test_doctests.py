@@ -1,0 +1,16 @@
+"""The runnable examples in docstrings are tests too."""
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["tinydl", "tinydl.core.tensor", "tinydl.core.functional", "tinydl.core.autograd",
+           "tinydl.core.random", "tinydl.backends", "tinydl.testing", "tinydl.testing.strategies"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0, f"{name} has no docstring examples"
+    assert result.failed == 0

@@ -1,0 +1,116 @@
+"""Arithmetic with broadcasting. The base class undoes broadcasting in the gradients."""
+from ..autograd import Function
+from ...backends import get_array_module
+
+
+def _check_broadcast(name, a, b):
+    try:
+        get_array_module(a).broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise ValueError(f"{name}: shapes {a.shape} and {b.shape} do not broadcast") from None
+
+
+class Add(Function):
+    def forward(self, a, b):
+        _check_broadcast("add", a, b)
+        return a + b
+
+    def backward(self, g):
+        return g, g
+
+
+class Sub(Function):
+    def forward(self, a, b):
+        _check_broadcast("sub", a, b)
+        return a - b
+
+    def backward(self, g):
+        return g, -g
+
+
+class Mul(Function):
+    def forward(self, a, b):
+        _check_broadcast("mul", a, b)
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, g):
+        return g * self.b, g * self.a
+
+
+class Div(Function):
+    def forward(self, a, b):
+        _check_broadcast("div", a, b)
+        self.a, self.b = a, b
+        return a / b
+
+    def backward(self, g):
+        gb = -g * self.a / (self.b * self.b) if self.needs_grad[1] else None
+        return g / self.b, gb
+
+
+class Neg(Function):
+    def forward(self, a):
+        return -a
+
+    def backward(self, g):
+        return -g
+
+
+class Pow(Function):
+    """a ** b. d/da = b a^(b-1); d/db = a^b log a (defined for a > 0)."""
+
+    def forward(self, a, b):
+        _check_broadcast("pow", a, b)
+        self.a, self.b = a, b
+        self.out = a ** b
+        return self.out
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        ga = g * self.b * self.a ** (self.b - 1) if self.needs_grad[0] else None
+        gb = None
+        if self.needs_grad[1]:
+            with xp.errstate(divide="ignore", invalid="ignore"):
+                gb = g * self.out * xp.log(self.a)
+        return ga, gb
+
+
+class MatMul(Function):
+    """Batched matrix product with NumPy's rules for 1-D operands."""
+
+    def forward(self, a, b):
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError(f"matmul: operands must be at least 1-D, got shapes {a.shape} and {b.shape}")
+        ka = a.shape[-1]
+        kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
+        if ka != kb:
+            raise ValueError(
+                f"matmul: inner dimensions differ: {a.shape} @ {b.shape} "
+                f"(a's last dimension {ka} != b's {'only' if b.ndim == 1 else 'second-to-last'} dimension {kb})")
+        self.a, self.b = a, b
+        return a @ b
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        a, b = self.a, self.b
+        if a.ndim == 1 and b.ndim == 1:  # dot product
+            return g * b, g * a
+        # Treat 1-D operands as a row (a) or a column (b) matrix, as matmul does.
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g2 = g
+        if a.ndim == 1:
+            g2 = xp.expand_dims(g2, -2)
+        if b.ndim == 1:
+            g2 = xp.expand_dims(g2, -1)
+        ga = gb = None
+        if self.needs_grad[0]:
+            ga = g2 @ xp.swapaxes(b2, -1, -2)
+            if a.ndim == 1:
+                ga = ga[..., 0, :]
+        if self.needs_grad[1]:
+            gb = xp.swapaxes(a2, -1, -2) @ g2
+            if b.ndim == 1:
+                gb = gb[..., :, 0]
+        return ga, gb

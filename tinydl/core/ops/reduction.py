@@ -1,0 +1,158 @@
+"""Reductions, and the stable softmax family."""
+from ..autograd import Function
+from ...backends import get_array_module
+
+
+def normalize_axis(axis, ndim):
+    """axis (None, int or tuple) as a sorted tuple of non-negative ints."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    out = []
+    for ax in axes:
+        if not -ndim <= ax < max(ndim, 1):
+            raise ValueError(f"axis {ax} is out of range for a tensor with {ndim} dimensions")
+        out.append(ax % max(ndim, 1))
+    return tuple(sorted(set(out)))
+
+
+def _expand_reduced(g, shape, axes, keepdims):
+    """Reshape a reduced gradient so it broadcasts against the input again."""
+    if keepdims:
+        return g
+    kept = [1 if i in axes else n for i, n in enumerate(shape)]
+    return g.reshape(kept)
+
+
+class Sum(Function):
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, a):
+        self.shape, self.axes = a.shape, normalize_axis(self.axis, a.ndim)
+        return a.sum(axis=self.axes, keepdims=self.keepdims)
+
+    def backward(self, g):
+        g = _expand_reduced(g, self.shape, self.axes, self.keepdims)
+        return get_array_module(g).broadcast_to(g, self.shape)
+
+
+class Mean(Sum):
+    def forward(self, a):
+        out = super().forward(a)
+        self.count = 1
+        for ax in self.axes:
+            self.count *= a.shape[ax]
+        out = out / self.count
+        return out if a.dtype.kind == "f" else out.astype("float32")
+
+    def backward(self, g):
+        return super().backward(g / self.count)
+
+
+class Max(Function):
+    """Max over axes. Ties split the gradient equally among the maximal elements."""
+
+    pick = "max"
+
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, a):
+        self.shape, self.axes = a.shape, normalize_axis(self.axis, a.ndim)
+        if a.size == 0:
+            raise ValueError(f"{self.pick}: cannot reduce an empty tensor of shape {a.shape}")
+        out = getattr(a, self.pick)(axis=self.axes, keepdims=True)
+        self.mask = a == out
+        return out if self.keepdims else out.reshape(
+            [n for i, n in enumerate(a.shape) if i not in self.axes])
+
+    def backward(self, g):
+        g = _expand_reduced(g, self.shape, self.axes, self.keepdims)
+        count = self.mask.sum(axis=self.axes, keepdims=True)
+        return self.mask * (g / count)
+
+
+class Min(Max):
+    """Min over axes. Ties split the gradient equally among the minimal elements."""
+
+    pick = "min"
+
+
+class Var(Function):
+    """Variance with ``ddof`` (0 = population, as NumPy's default)."""
+
+    def __init__(self, axis=None, keepdims=False, ddof=0):
+        self.axis, self.keepdims, self.ddof = axis, keepdims, ddof
+
+    def forward(self, a):
+        self.shape, self.axes = a.shape, normalize_axis(self.axis, a.ndim)
+        n = 1
+        for ax in self.axes:
+            n *= a.shape[ax]
+        self.denom = n - self.ddof
+        self.centered = a - a.mean(axis=self.axes, keepdims=True)
+        return (self.centered ** 2).sum(axis=self.axes, keepdims=self.keepdims) / self.denom
+
+    def backward(self, g):
+        g = _expand_reduced(g, self.shape, self.axes, self.keepdims)
+        return g * (2 / self.denom) * self.centered
+
+
+class LogSumExp(Function):
+    """log(sum(exp(a))) computed as m + log(sum(exp(a - m))): finite for any finite input."""
+
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, a):
+        xp = get_array_module(a)
+        self.shape, self.axes = a.shape, normalize_axis(self.axis, a.ndim)
+        m = a.max(axis=self.axes, keepdims=True)
+        m = xp.where(xp.isfinite(m), m, 0)  # all -inf rows stay -inf instead of NaN
+        e = xp.exp(a - m)
+        s = e.sum(axis=self.axes, keepdims=True)
+        self.softmax = e / s
+        out = m + xp.log(s)
+        return out if self.keepdims else out.reshape(
+            [n for i, n in enumerate(a.shape) if i not in self.axes])
+
+    def backward(self, g):
+        return _expand_reduced(g, self.shape, self.axes, self.keepdims) * self.softmax
+
+
+class Softmax(Function):
+    """exp(a - max) / sum: stable for logits of any size; masked entries may be -inf."""
+
+    def __init__(self, axis=-1):
+        self.axis = axis
+
+    def forward(self, a):
+        xp = get_array_module(a)
+        m = a.max(axis=self.axis, keepdims=True)
+        e = xp.exp(a - xp.where(xp.isfinite(m), m, 0))
+        self.out = e / e.sum(axis=self.axis, keepdims=True)
+        return self.out
+
+    def backward(self, g):
+        y = self.out
+        return y * (g - (g * y).sum(axis=self.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """a - logsumexp(a): stable for logits of +-1e4."""
+
+    def __init__(self, axis=-1):
+        self.axis = axis
+
+    def forward(self, a):
+        xp = get_array_module(a)
+        m = a.max(axis=self.axis, keepdims=True)
+        shifted = a - xp.where(xp.isfinite(m), m, 0)
+        out = shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
+        self.out = out
+        return out
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        return g - xp.exp(self.out) * g.sum(axis=self.axis, keepdims=True)

@@ -1,0 +1,142 @@
+"""Ops that move elements around without arithmetic."""
+import itertools
+
+import numpy as np
+
+from ..autograd import Function
+from ...backends import get_array_module
+
+
+class Reshape(Function):
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+    def forward(self, a):
+        self.in_shape = a.shape
+        try:
+            return a.reshape(self.shape)
+        except ValueError:
+            raise ValueError(
+                f"reshape: cannot reshape a tensor of shape {a.shape} ({a.size} elements) "
+                f"into shape {self.shape}") from None
+
+    def backward(self, g):
+        return g.reshape(self.in_shape)
+
+
+class Transpose(Function):
+    """Permute axes (reversed when ``axes`` is None)."""
+
+    def __init__(self, axes=None):
+        self.axes = None if axes is None else tuple(axes)
+
+    def forward(self, a):
+        axes = self.axes or tuple(reversed(range(a.ndim)))
+        if sorted(ax % max(a.ndim, 1) for ax in axes) != list(range(a.ndim)):
+            raise ValueError(f"transpose: axes {axes} are not a permutation of a {a.ndim}-d tensor's axes")
+        self.perm = tuple(ax % a.ndim for ax in axes)
+        return a.transpose(self.perm)
+
+    def backward(self, g):
+        inverse = [0] * len(self.perm)
+        for i, p in enumerate(self.perm):
+            inverse[p] = i
+        return g.transpose(inverse)
+
+
+class BroadcastTo(Function):
+    """Expand to ``shape`` by NumPy's broadcasting; the gradient sums back (in the base class)."""
+
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+    def forward(self, a):
+        try:
+            return get_array_module(a).broadcast_to(a, self.shape)
+        except ValueError:
+            raise ValueError(f"broadcast_to: cannot broadcast shape {a.shape} to {self.shape}") from None
+
+    def backward(self, g):
+        return g
+
+
+def _has_advanced(index):
+    items = index if isinstance(index, tuple) else (index,)
+    return any(not (i is None or i is Ellipsis or isinstance(i, (int, slice))) for i in items)
+
+
+class GetItem(Function):
+    """a[index] for slices, ints, None, Ellipsis, integer arrays and boolean masks.
+
+    The gradient scatter-adds into a zero array, so repeated integer indices accumulate.
+    """
+
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, a):
+        self.shape, self.dtype = a.shape, a.dtype
+        try:
+            return a[self.index]
+        except IndexError as e:
+            raise IndexError(f"getitem: index {self.index!r} is invalid for shape {a.shape}: {e}") from None
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        out = xp.zeros(self.shape, dtype=g.dtype)
+        if _has_advanced(self.index):
+            xp.add.at(out, self.index, g)  # repeated indices accumulate
+        else:
+            out[self.index] = g  # basic indexing never repeats an element
+        return out
+
+
+class Concatenate(Function):
+    def __init__(self, axis=0):
+        self.axis = axis
+
+    def forward(self, *arrays):
+        xp = get_array_module(*arrays)
+        self.sizes = [a.shape[self.axis] for a in arrays]
+        try:
+            return xp.concatenate(arrays, axis=self.axis)
+        except ValueError as e:
+            raise ValueError(
+                f"concatenate: shapes {[a.shape for a in arrays]} do not match "
+                f"outside axis {self.axis}: {e}") from None
+
+    def backward(self, g):
+        bounds = list(itertools.accumulate(self.sizes))[:-1]
+        return tuple(get_array_module(g).split(g, bounds, axis=self.axis))
+
+
+class Stack(Function):
+    def __init__(self, axis=0):
+        self.axis = axis
+
+    def forward(self, *arrays):
+        shapes = {a.shape for a in arrays}
+        if len(shapes) > 1:
+            raise ValueError(f"stack: all inputs must have the same shape, got {[a.shape for a in arrays]}")
+        self.n = len(arrays)
+        return get_array_module(*arrays).stack(arrays, axis=self.axis)
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        return tuple(xp.take(g, i, axis=self.axis) for i in range(self.n))
+
+
+class Pad(Function):
+    """Constant padding; ``pad_width`` as for numpy.pad, one (before, after) pair per axis."""
+
+    def __init__(self, pad_width, value=0.0):
+        self.pad_width, self.value = pad_width, value
+
+    def forward(self, a):
+        xp = get_array_module(a)
+        pw = np.asarray(self.pad_width, dtype=np.int64).reshape(-1, 2) if a.ndim else np.zeros((0, 2), np.int64)
+        self.width = [tuple(p) for p in np.broadcast_to(pw, (a.ndim, 2)).tolist()]
+        return xp.pad(a, self.width, mode="constant", constant_values=self.value)
+
+    def backward(self, g):
+        return g[tuple(slice(lo, g.shape[i] - hi) for i, (lo, hi) in enumerate(self.width))]

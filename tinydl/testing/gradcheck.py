@@ -1,0 +1,116 @@
+"""Analytic gradients against central finite differences, in float64."""
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+from ..core.tensor import Tensor
+from ..core import autograd
+
+
+class GradcheckError(AssertionError):
+    """The analytic and numeric gradients disagree; the message says where and by how much."""
+
+
+def _as_float64_leaf(x):
+    if isinstance(x, Tensor):
+        x = x.numpy()
+    arr = np.array(x, dtype=np.float64)  # a private copy: the check perturbs it in place
+    return Tensor(arr, requires_grad=True)
+
+
+def gradcheck(fn, *inputs, eps=1e-6, atol=1e-6, rtol=1e-5, wrt=None, seed=0):
+    """Check ``fn``'s gradients with respect to each input against central finite differences.
+
+    ``fn`` takes Tensors and returns a Tensor of any shape; it is reduced to a scalar by a fixed
+    random projection, so every output element's gradient is exercised. Inputs are converted to
+    float64 leaves. ``wrt`` restricts the check to some input positions (others are passed as
+    float64 constants; integer arrays, e.g. labels, are passed unchanged and never checked).
+    Returns True, or raises GradcheckError naming the input, the worst element's index, the
+    analytic and numeric values and the tolerance.
+    """
+    leaves = []
+    for i, x in enumerate(inputs):
+        arr = x.numpy() if isinstance(x, Tensor) else np.asarray(x)
+        if arr.dtype.kind != "f" or (wrt is not None and i not in wrt):
+            leaves.append(Tensor(arr.astype(np.float64)) if arr.dtype.kind == "f" else
+                          x if isinstance(x, Tensor) else Tensor(arr))
+        else:
+            leaves.append(_as_float64_leaf(arr))
+    checked = [i for i, t in enumerate(leaves) if t.requires_grad]
+
+    with autograd.enable_grad():
+        out = fn(*leaves)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
+    projection = np.random.default_rng(seed).standard_normal(out.shape)
+    if out.requires_grad:
+        (out * Tensor(projection)).sum().backward()
+
+    def scalar_value():
+        with autograd.no_grad():
+            return float((fn(*leaves).numpy().astype(np.float64) * projection).sum())
+
+    for i in checked:
+        leaf = leaves[i]
+        analytic = np.zeros(leaf.shape) if leaf.grad is None else leaf.grad.numpy()
+        numeric = np.zeros(leaf.shape)
+        flat = leaf.data.reshape(-1)  # a view: perturb in place
+        for k in range(flat.size):
+            orig = flat[k]
+            flat[k] = orig + eps
+            plus = scalar_value()
+            flat[k] = orig - eps
+            minus = scalar_value()
+            flat[k] = orig
+            numeric.reshape(-1)[k] = (plus - minus) / (2 * eps)
+        err = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
+        err = np.where(np.isnan(err), np.inf, err)  # NaN anywhere is a failure, never a pass
+        if err.size and err.max() > 0:
+            worst = np.unravel_index(int(np.argmax(err)), err.shape)
+            raise GradcheckError(
+                f"gradcheck failed for input {i} (shape {leaf.shape}) at index {tuple(int(j) for j in worst)}: "
+                f"analytic {analytic[worst]:.10g} vs numeric {numeric[worst]:.10g} "
+                f"(|diff| {abs(analytic[worst] - numeric[worst]):.3g} > atol {atol} + rtol {rtol} * |numeric|)")
+    return True
+
+
+@dataclass
+class OpSpec:
+    """One op's test recipe: what to call, the NumPy oracle, and how to draw its inputs.
+
+    ``inputs`` is a hypothesis strategy producing a tuple of numpy arrays (see
+    ``tinydl.testing.strategies``); ``covers`` names the Function classes this spec tests,
+    for the op inventory.
+    """
+
+    name: str
+    fn: Callable
+    reference: Optional[Callable]
+    inputs: object
+    covers: Sequence[str] = field(default_factory=tuple)
+    atol: float = 1e-6
+    rtol: float = 1e-5
+    fwd_rtol: float = 1e-6
+    wrt: Optional[Sequence[int]] = None
+    eps: float = 1e-6
+
+    def __repr__(self):
+        return self.name
+
+
+def check_op_spec(spec, arrays):
+    """Forward against the reference (float64 and float32), then gradcheck in float64."""
+    arrays = tuple(arrays)
+    if spec.reference is not None:
+        got = spec.fn(*[Tensor(a) for a in arrays]).numpy()
+        want = np.asarray(spec.reference(*arrays))
+        np.testing.assert_allclose(got, want, rtol=spec.fwd_rtol, atol=1e-12,
+                                   err_msg=f"{spec.name}: forward differs from the NumPy reference")
+        as32 = [a.astype(np.float32) if a.dtype.kind == "f" else a for a in arrays]
+        got32 = spec.fn(*[Tensor(a) for a in as32])
+        if got32.dtype.kind == "f":
+            assert got32.dtype == np.float32, f"{spec.name}: float32 inputs gave {got32.dtype}"
+            np.testing.assert_allclose(got32.numpy(), want, rtol=2e-3, atol=2e-4,
+                                       err_msg=f"{spec.name}: float32 forward is off")
+    gradcheck(spec.fn, *arrays, eps=spec.eps, atol=spec.atol, rtol=spec.rtol, wrt=spec.wrt)
