@@ -5,7 +5,8 @@ import importlib
 import pytest
 
 MODULES = ["tinydl", "tinydl.core.tensor", "tinydl.core.functional", "tinydl.core.autograd",
-           "tinydl.core.random", "tinydl.backends", "tinydl.testing", "tinydl.testing.strategies"]
+           "tinydl.core.random", "tinydl.backends", "tinydl.testing", "tinydl.testing.strategies",
+           "tinydl.nn", "tinydl.nn.module", "tinydl.nn.functional", "tinydl.nn.losses", "tinydl.nn.init"]
 
 
 @pytest.mark.parametrize("name", MODULES)

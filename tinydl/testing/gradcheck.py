@@ -15,7 +15,7 @@ class GradcheckError(AssertionError):
 def _as_float64_leaf(x):
     if isinstance(x, Tensor):
         x = x.numpy()
-    arr = np.array(x, dtype=np.float64)  # a private copy: the check perturbs it in place
+    arr = np.array(x, dtype=np.float64, order="C")  # a private C-ordered copy: perturbed in place below
     return Tensor(arr, requires_grad=True)
 
 

@@ -1,0 +1,96 @@
+"""Layer: a Module with Keras's conveniences (input_shape hints, trainable, get/set_weights)."""
+import numpy as np
+
+from ...core import functional as T
+from ..module import Module
+from .. import functional as F
+from .. import init, regularizers
+
+
+class Layer(Module):
+    """Base of tinydl's layers. Accepts Keras's ``name``, ``input_shape``/``input_dim``,
+    ``dtype`` and ``trainable`` keyword arguments."""
+
+    def __init__(self, name=None, input_shape=None, input_dim=None, dtype="float32", trainable=True,
+                 batch_input_shape=None):
+        super().__init__(name=name)
+        if input_dim is not None:
+            input_shape = (input_dim,)
+        if batch_input_shape is not None:
+            input_shape = tuple(batch_input_shape)[1:]
+        self.input_shape_hint = tuple(input_shape) if input_shape is not None else None
+        self.dtype = np.dtype(dtype)
+        self._trainable = trainable
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, flag):
+        """Freeze (False) or unfreeze this layer's parameters, as Keras's layer.trainable."""
+        self._trainable = bool(flag)
+        for m in self.modules():
+            if isinstance(m, Layer):
+                m._trainable = bool(flag)
+            for p in m._parameters.values():
+                p.requires_grad = bool(flag) and p.trainable
+
+    def add_weight(self, name, shape, initializer, regularizer=None, trainable=True):
+        array = init.get(initializer)(tuple(shape), self.dtype)
+        p = self.add_parameter(name, array, trainable=trainable and self._trainable,
+                               regularizer=regularizers.get(regularizer))
+        p.trainable = trainable
+        return p
+
+    def weights_list(self):
+        """Keras's weight order: parameters, then buffers (e.g. moving statistics)."""
+        out = [p.numpy() for p in self._parameters.values()]
+        out += [np.asarray(getattr(self, b)) if not hasattr(getattr(self, b), "get") else getattr(self, b).get()
+                for b in self._buffers]
+        return out
+
+    def get_weights(self):
+        return [np.array(w, copy=True) for w in self.weights_list()]
+
+    def set_weights(self, weights):
+        names = list(self._parameters) + list(self._buffers)
+        if len(weights) != len(names):
+            raise ValueError(f"{self.name}.set_weights: expected {len(names)} arrays ({names}), got {len(weights)}")
+        state = {}
+        for n, cur, new in zip(names, self.weights_list(), weights):
+            new = np.asarray(new)
+            if new.shape != cur.shape:
+                raise ValueError(f"{self.name}.set_weights: '{n}' expects shape {cur.shape}, got {new.shape}")
+            state[n] = new
+        for n, new in state.items():
+            target = self._parameters[n].data if n in self._parameters else getattr(self, n)
+            target[...] = target.__class__(new.astype(target.dtype)) if hasattr(target, "get") else new.astype(target.dtype)
+
+    def compute_output_shape(self, input_shape):
+        """Output shape (without the batch axis) for a given input shape: by a dry run."""
+        import tinydl
+        with tinydl.no_grad():
+            x = tinydl.zeros((1,) + tuple(input_shape), dtype=self.dtype)
+            training = self.training
+            self.training = False
+            try:
+                return tuple(self(x).shape[1:])
+            finally:
+                self.training = training
+
+
+def activate(z, activation, bias=None):
+    """activation(z + bias): fused for relu/tanh/linear; softmax and sigmoid outputs keep their
+    logits so a following cross-entropy can use them (stable, as Keras)."""
+    if activation in (None, "linear", "relu", "tanh") and bias is not None:
+        return F.bias_act(z, bias, activation or "linear")
+    if bias is not None:
+        z = z + bias
+    fn = F.get_activation(activation)
+    if fn is None:
+        return z
+    out = fn(z)
+    if activation in ("softmax", "sigmoid"):
+        out._logits = (activation, z)
+    return out

@@ -1,0 +1,132 @@
+"""Convolution layers. One channels-last implementation; channels-first input is transposed
+around it. The kernel is always stored in Keras's layout (KH, KW, C_in, C_out)."""
+from ...core import functional as T
+from .. import functional as F
+from .base import Layer, activate
+
+
+def _layout(data_format):
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(f"data_format must be 'channels_last' or 'channels_first', got {data_format!r}")
+    return data_format
+
+
+class Conv2D(Layer):
+    """``Conv2D(filters, kernel_size, strides=1, padding='valid', dilation_rate=1, activation=None,
+    use_bias=True, data_format='channels_last', kernel_initializer='glorot_uniform', ...)``."""
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", dilation_rate=1, activation=None,
+                 use_bias=True, data_format="channels_last", kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 in_channels=None, **kwargs):
+        super().__init__(**kwargs)
+        self.filters, self.kernel_size = int(filters), F.pair(kernel_size)
+        self.strides, self.dilation_rate = F.pair(strides), F.pair(dilation_rate)
+        self.padding, self.activation, self.use_bias = padding, activation, use_bias
+        self.data_format = _layout(data_format)
+        F.get_activation(activation)
+        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
+        self.in_channels = in_channels
+        if in_channels is None and self.input_shape_hint:
+            hint = self.input_shape_hint
+            self.in_channels = hint[-1] if self.data_format == "channels_last" else hint[0]
+        if self.in_channels is not None:
+            self._make_weights(self.in_channels)
+            self.built = True
+
+    def _channel_axis(self):
+        return 3 if self.data_format == "channels_last" else 1
+
+    def build(self, input_shape):
+        if input_shape is None or len(input_shape) != 4:
+            raise ValueError(f"{self.name} (Conv2D): expected a 4-d input, got shape {input_shape}")
+        self._make_weights(input_shape[self._channel_axis()])
+
+    def _make_weights(self, cin):
+        self.in_channels = int(cin)
+        kh, kw = self.kernel_size
+        init_k, init_b = self.kernel_initializer, self.bias_initializer
+        if init_k == "torch_default":
+            from .. import init
+            fan_in = kh * kw * cin
+            init_k = init_b = lambda shape, dtype: init.torch_default(shape, dtype, fan_in=fan_in)
+        self.add_weight("kernel", (kh, kw, cin, self.filters), init_k, self.kernel_regularizer)
+        if self.use_bias:
+            self.add_weight("bias", (self.filters,), init_b, self.bias_regularizer)
+        else:
+            self.bias = None
+
+    def _check_input(self, x):
+        ax = self._channel_axis()
+        if x.ndim != 4 or x.shape[ax] != self.in_channels:
+            layout = "(N, H, W, C)" if ax == 3 else "(N, C, H, W)"
+            hint = ""
+            other = 1 if ax == 3 else 3
+            if x.ndim == 4 and x.shape[other] == self.in_channels:
+                hint = (f"; this looks like {'channels-first' if ax == 3 else 'channels-last'} data: "
+                        f"transpose it, or build the layer with data_format="
+                        f"'{'channels_first' if ax == 3 else 'channels_last'}'")
+            raise ValueError(f"{self.name} ({type(self).__name__}): expected {self.data_format} input {layout} "
+                             f"with C={self.in_channels}, got shape {tuple(x.shape)}{hint}")
+
+    def forward(self, x):
+        x = T._t(x)
+        self._check_input(x)
+        xh = F._to_nhwc(x, self.data_format)
+        y = F.conv2d(xh, self.kernel, None, self.strides, self.padding, self.dilation_rate, name=self.name)
+        return F._from_nhwc(activate(y, self.activation, self.bias), self.data_format)
+
+
+class Conv2d(Conv2D):
+    """PyTorch's ``nn.Conv2d(in_channels, out_channels, kernel_size, stride=1, padding=0,
+    dilation=1, bias=True)`` on NCHW input (``data_format='channels_last'`` for NHWC)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, bias=True,
+                 data_format="channels_first", **kwargs):
+        kwargs.setdefault("kernel_initializer", "torch_default")
+        super().__init__(out_channels, kernel_size, strides=stride, padding=padding, dilation_rate=dilation,
+                         use_bias=bias, data_format=data_format, in_channels=in_channels, **kwargs)
+
+
+class Conv2DTranspose(Conv2D):
+    """``Conv2DTranspose(filters, kernel_size, strides=1, padding='valid', output_padding=None, ...)``;
+    kernel (KH, KW, filters, C_in) as Keras. 'valid': out = (in-1)*s + k; 'same': out = in*s."""
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None, **kwargs):
+        self.output_padding = output_padding
+        super().__init__(filters, kernel_size, strides=strides, padding=padding, **kwargs)
+
+    def _make_weights(self, cin):
+        self.in_channels = int(cin)
+        kh, kw = self.kernel_size
+        init_k, init_b = self.kernel_initializer, self.bias_initializer
+        if init_k == "torch_default":
+            from .. import init
+            fan_in = kh * kw * self.filters  # PyTorch computes ConvTranspose fans from weight dim 1
+            init_k = init_b = lambda shape, dtype: init.torch_default(shape, dtype, fan_in=fan_in)
+        self.add_weight("kernel", (kh, kw, self.filters, cin), init_k, self.kernel_regularizer)
+        if self.use_bias:
+            self.add_weight("bias", (self.filters,), init_b, self.bias_regularizer)
+        else:
+            self.bias = None
+
+    def forward(self, x):
+        x = T._t(x)
+        self._check_input(x)
+        xh = F._to_nhwc(x, self.data_format)
+        y = F.conv2d_transpose(xh, self.kernel, None, self.strides, self.padding, self.output_padding,
+                               self.dilation_rate, name=self.name)
+        return F._from_nhwc(activate(y, self.activation, self.bias), self.data_format)
+
+
+class ConvTranspose2d(Conv2DTranspose):
+    """PyTorch's ``nn.ConvTranspose2d(in_channels, out_channels, kernel_size, stride=1, padding=0,
+    output_padding=0, bias=True)`` on NCHW input."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
+                 bias=True, dilation=1, data_format="channels_first", **kwargs):
+        kwargs.setdefault("kernel_initializer", "torch_default")
+        super().__init__(out_channels, kernel_size, strides=stride, padding=padding,
+                         output_padding=output_padding, use_bias=bias, dilation_rate=dilation,
+                         data_format=data_format, in_channels=in_channels, **kwargs)

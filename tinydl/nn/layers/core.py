@@ -1,0 +1,157 @@
+"""Dense, Flatten, Reshape, Dropout and the activation layers."""
+import numpy as np
+
+from ...core import functional as T
+from .. import functional as F
+from .base import Layer, activate
+
+
+class Dense(Layer):
+    """out = activation(x @ kernel + bias), kernel (in, units) as Keras.
+
+    ``Dense(units, activation=None, use_bias=True, kernel_initializer='glorot_uniform',
+    bias_initializer='zeros', kernel_regularizer=None, bias_regularizer=None)``; the input size
+    is taken from the first call (or ``input_dim``/``input_shape``/``in_features``).
+    """
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 in_features=None, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(units, (int, np.integer)) or units < 1:
+            raise ValueError(f"{self.name}: units must be a positive integer, got {units!r}")
+        self.units, self.activation, self.use_bias = int(units), activation, use_bias
+        F.get_activation(activation)  # fail early on an unknown name
+        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
+        self.in_features = in_features
+        if in_features is None and self.input_shape_hint:
+            self.in_features = self.input_shape_hint[-1]
+        if self.in_features is not None:
+            self.build((None, self.in_features))
+            self.built = True
+
+    def build(self, input_shape):
+        if input_shape is None or len(input_shape) < 1:
+            raise ValueError(f"{self.name} (Dense): cannot build from input shape {input_shape}")
+        fan_in = input_shape[-1]
+        self.in_features = fan_in
+        init_k = self.kernel_initializer
+        init_b = self.bias_initializer
+        if init_k == "torch_default":  # PyTorch's nn.Linear: both from U(+-1/sqrt(fan_in))
+            from .. import init
+            init_k = init_b = lambda shape, dtype: init.torch_default(shape, dtype, fan_in=fan_in)
+        self.add_weight("kernel", (fan_in, self.units), init_k, self.kernel_regularizer)
+        if self.use_bias:
+            self.add_weight("bias", (self.units,), init_b, self.bias_regularizer)
+        else:
+            self.bias = None
+
+    def forward(self, x):
+        x = T._t(x)
+        if x.ndim < 1 or x.shape[-1] != self.in_features:
+            raise ValueError(f"{self.name} (Dense): expected input with last dimension {self.in_features} "
+                             f"(shape (batch, {self.in_features})), got shape {tuple(x.shape)}")
+        return activate(T.matmul(x, self.kernel), self.activation, self.bias)
+
+
+class Linear(Dense):
+    """PyTorch's ``nn.Linear(in_features, out_features, bias=True)``: a Dense layer with PyTorch's
+    default initialisation. Its ``kernel`` is (in, out), the transpose of PyTorch's ``weight``."""
+
+    def __init__(self, in_features, out_features, bias=True, **kwargs):
+        kwargs.setdefault("kernel_initializer", "torch_default")
+        super().__init__(out_features, use_bias=bias, in_features=in_features, **kwargs)
+
+
+class Flatten(Layer):
+    """(N, ...) -> (N, prod(...)). Channels-last data flattens in H, W, C order as Keras."""
+
+    def forward(self, x):
+        x = T._t(x)
+        return T.reshape(x, (x.shape[0], -1)) if x.ndim != 2 else x
+
+
+class Reshape(Layer):
+    """Reshape each example to ``target_shape`` (the batch axis is kept); -1 allowed once."""
+
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        self.target_shape = tuple(target_shape)
+
+    def forward(self, x):
+        x = T._t(x)
+        n = int(np.prod(x.shape[1:]))
+        want = [d for d in self.target_shape if d != -1]
+        if (-1 not in self.target_shape and int(np.prod(want)) != n) or (want and n % int(np.prod(want))):
+            raise ValueError(f"{self.name} (Reshape): cannot reshape input of shape {tuple(x.shape)} "
+                             f"to (batch,) + {self.target_shape}")
+        return T.reshape(x, (x.shape[0],) + self.target_shape)
+
+
+class Dropout(Layer):
+    """Inverted dropout, active in training mode only."""
+
+    def __init__(self, rate=0.5, **kwargs):
+        if "p" in kwargs:  # PyTorch's name
+            rate = kwargs.pop("p")
+        super().__init__(**kwargs)
+        if not 0 <= rate < 1:
+            raise ValueError(f"{self.name} (Dropout): rate must be in [0, 1), got {rate}")
+        self.rate = rate
+
+    def forward(self, x):
+        return F.dropout(x, self.rate, self.training)
+
+
+class Activation(Layer):
+    """Applies a named activation ('relu', 'sigmoid', 'tanh', 'softmax', 'leaky_relu', 'linear')."""
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        F.get_activation(activation)
+        self.activation = activation
+
+    def forward(self, x):
+        return activate(T._t(x), self.activation)
+
+
+class ReLU(Layer):
+    def forward(self, x): return T.relu(x)
+
+
+class LeakyReLU(Layer):
+    """Keras's ``LeakyReLU(negative_slope=0.3)`` (``alpha`` accepted); PyTorch's default is 0.01."""
+
+    def __init__(self, negative_slope=0.3, alpha=None, **kwargs):
+        super().__init__(**kwargs)
+        self.negative_slope = alpha if alpha is not None else negative_slope
+
+    def forward(self, x): return T.leaky_relu(x, self.negative_slope)
+
+
+class Sigmoid(Layer):
+    def forward(self, x): return activate(T._t(x), "sigmoid")
+
+
+class Tanh(Layer):
+    def forward(self, x): return T.tanh(x)
+
+
+class Softmax(Layer):
+    def __init__(self, axis=-1, **kwargs):
+        if "dim" in kwargs:
+            axis = kwargs.pop("dim")
+        super().__init__(**kwargs)
+        self.axis = axis
+
+    def forward(self, x):
+        x = T._t(x)
+        out = T.softmax(x, self.axis)
+        if self.axis in (-1, x.ndim - 1):
+            out._logits = ("softmax", x)
+        return out
+
+
+class Identity(Layer):
+    def forward(self, x): return x

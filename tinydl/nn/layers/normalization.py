@@ -1,0 +1,78 @@
+"""Batch normalization: batch statistics in training, running averages in evaluation."""
+import numpy as np
+
+from ...core import functional as T
+from ...core.tensor import Tensor
+from .base import Layer
+
+
+class BatchNormalization(Layer):
+    """Keras's ``BatchNormalization(axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True)``.
+
+    Training: y = gamma * (x - mean_B) / sqrt(var_B + eps) + beta over every axis except ``axis``,
+    and moving = momentum * moving + (1 - momentum) * batch_statistic. Evaluation uses the moving
+    statistics. Works for dense (N, C) and image (N, H, W, C) inputs.
+    """
+
+    unbiased_running_var = False  # Keras updates with the biased batch variance
+
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
+                 num_features=None, **kwargs):
+        super().__init__(**kwargs)
+        self.axis, self.momentum, self.epsilon = axis, momentum, epsilon
+        self.center, self.scale = center, scale
+        if num_features is not None:
+            self._make(num_features)
+            self.built = True
+
+    def build(self, input_shape):
+        self._make(input_shape[self.axis])
+
+    def _make(self, c):
+        self.num_features = int(c)
+        self.gamma = self.add_weight("gamma", (c,), "ones", trainable=self.scale) if self.scale else None
+        self.beta = self.add_weight("beta", (c,), "zeros", trainable=self.center) if self.center else None
+        self.register_buffer("moving_mean", np.zeros(c, self.dtype))
+        self.register_buffer("moving_variance", np.ones(c, self.dtype))
+
+    def forward(self, x):
+        x = T._t(x)
+        ax = self.axis % x.ndim if x.ndim else 0
+        if x.ndim < 2 or x.shape[ax] != self.num_features:
+            raise ValueError(f"{self.name} (BatchNormalization): expected {self.num_features} features on axis "
+                             f"{self.axis}, got input shape {tuple(x.shape)}")
+        reduce_axes = tuple(i for i in range(x.ndim) if i != ax)
+        shape = [1] * x.ndim
+        shape[ax] = self.num_features
+        if self.training:
+            mean = T.mean(x, axis=reduce_axes, keepdims=True)
+            var = T.var(x, axis=reduce_axes, keepdims=True)
+            n = x.size // self.num_features
+            m = self.momentum
+            batch_var = var.data.reshape(-1) * (n / max(n - 1, 1) if self.unbiased_running_var else 1)
+            self.moving_mean[...] = m * self.moving_mean + (1 - m) * mean.data.reshape(-1)
+            self.moving_variance[...] = m * self.moving_variance + (1 - m) * batch_var
+        else:
+            mean = Tensor._wrap(self.moving_mean.reshape(shape))
+            var = Tensor._wrap(self.moving_variance.reshape(shape))
+        y = (x - mean) / T.sqrt(var + self.epsilon)
+        if self.gamma is not None:
+            y = y * T.reshape(self.gamma, shape)
+        if self.beta is not None:
+            y = y + T.reshape(self.beta, shape)
+        return y
+
+
+class BatchNorm2d(BatchNormalization):
+    """PyTorch's ``nn.BatchNorm2d(num_features, eps=1e-5, momentum=0.1)`` on NCHW input
+    (PyTorch's momentum is the weight of the new statistic; its running variance is unbiased)."""
+
+    unbiased_running_var = True
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, axis=1, **kwargs):
+        super().__init__(axis=axis, momentum=1 - momentum, epsilon=eps, center=affine, scale=affine,
+                         num_features=num_features, **kwargs)
+
+
+class BatchNorm1d(BatchNorm2d):
+    """PyTorch's ``nn.BatchNorm1d(num_features)`` on (N, C) input."""

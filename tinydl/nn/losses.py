@@ -1,0 +1,201 @@
+"""Losses, as functions of Tensors, in both conventions.
+
+Keras order ``loss(y_true, y_pred)`` (per-sample losses averaged over the last axis, then
+``reduction`` over the batch): mean_squared_error, mean_absolute_error, binary_crossentropy,
+categorical_crossentropy, sparse_categorical_crossentropy.
+PyTorch order ``loss(input, target)``: mse_loss, l1_loss, binary_cross_entropy,
+binary_cross_entropy_with_logits, cross_entropy, nll_loss.
+
+Stability: probabilities are clipped to [1e-7, 1 - 1e-7] before the log (Keras's epsilon); the
+from-logits forms never exponentiate a large positive number, so logits of +-1e4 give finite
+losses and gradients. As in Keras, a probability output made by a softmax or sigmoid layer
+carries its logits, and the cross-entropies use them: the loss is then computed from logits.
+
+>>> import tinydl
+>>> from tinydl.nn import losses
+>>> losses.sparse_categorical_crossentropy([1], tinydl.Tensor([[1e4, -1e4]]), from_logits=True).item()
+20000.0
+"""
+import numpy as np
+
+from ..core import functional as T
+from ..core.tensor import Tensor, as_tensor
+from . import ops
+
+EPSILON = 1e-7
+REDUCTIONS = ("mean", "sum", "none", "sum_over_batch_size", "auto")
+
+
+def _reduce(per_sample, reduction, name):
+    if reduction in ("mean", "sum_over_batch_size", "auto"):
+        return T.mean(per_sample)
+    if reduction == "sum":
+        return T.sum(per_sample)
+    if reduction == "none":
+        return per_sample
+    raise ValueError(f"{name}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+
+
+def _float_pair(y_true, y_pred, name):
+    """Targets and predictions of the same shape; (N,) vs (N, 1) is the one allowed mismatch."""
+    y_pred = as_tensor(y_pred)
+    y_true = as_tensor(y_true) if isinstance(y_true, Tensor) else Tensor(np.asarray(y_true), device=y_pred.device)
+    if y_true.shape != y_pred.shape:
+        if y_true.shape + (1,) == y_pred.shape:
+            y_true = T.unsqueeze(y_true, -1)
+        elif y_true.shape == y_pred.shape + (1,):
+            y_true = T.squeeze(y_true, -1)
+        else:
+            raise ValueError(f"{name}: y_true has shape {tuple(y_true.shape)} but y_pred has shape "
+                             f"{tuple(y_pred.shape)}; they must match")
+    if y_true.dtype != y_pred.dtype:
+        y_true = Tensor._wrap(y_true.data.astype(y_pred.dtype))
+    return y_true, y_pred
+
+
+def _per_sample(elementwise):
+    """Keras's per-sample loss: the mean over the last axis (scalars per example)."""
+    return T.mean(elementwise, axis=-1) if elementwise.ndim > 1 else elementwise
+
+
+def mean_squared_error(y_true, y_pred, reduction="mean"):
+    y_true, y_pred = _float_pair(y_true, y_pred, "mean_squared_error")
+    d = y_pred - y_true
+    return _reduce(_per_sample(d * d), reduction, "mean_squared_error")
+
+
+def mean_absolute_error(y_true, y_pred, reduction="mean"):
+    y_true, y_pred = _float_pair(y_true, y_pred, "mean_absolute_error")
+    return _reduce(_per_sample(T.abs(y_pred - y_true)), reduction, "mean_absolute_error")
+
+
+def _sigmoid_bce_with_logits(z, y):
+    """max(z, 0) - z*y + log(1 + exp(-|z|)): finite for any z."""
+    return T.relu(z) - z * y + T.log(1 + T.exp(-T.abs(z)))
+
+
+def binary_crossentropy(y_true, y_pred, from_logits=False, reduction="mean"):
+    y_true, y_pred = _float_pair(y_true, y_pred, "binary_crossentropy")
+    logits = y_pred if from_logits else _logits_of(y_pred, "sigmoid")
+    if logits is not None:
+        elem = _sigmoid_bce_with_logits(logits, y_true)
+    else:
+        p = T.clip(y_pred, EPSILON, 1 - EPSILON)
+        elem = -(y_true * T.log(p) + (1 - y_true) * T.log(1 - p))
+    return _reduce(_per_sample(elem), reduction, "binary_crossentropy")
+
+
+def categorical_crossentropy(y_true, y_pred, from_logits=False, reduction="mean"):
+    """Cross-entropy against one-hot (or soft) float targets of the same shape."""
+    y_pred = as_tensor(y_pred)
+    yt = y_true.data if isinstance(y_true, Tensor) else np.asarray(y_true)
+    if yt.dtype.kind in "iub":
+        raise TypeError(f"categorical_crossentropy: y_true has integer dtype {yt.dtype} with shape {yt.shape}; "
+                        "it expects one-hot float targets shaped like y_pred "
+                        "(use sparse_categorical_crossentropy for integer labels)")
+    y_true, y_pred = _float_pair(y_true, y_pred, "categorical_crossentropy")
+    logits = y_pred if from_logits else _logits_of(y_pred, "softmax")
+    if logits is not None:
+        per = -T.sum(y_true * T.log_softmax(logits, axis=-1), axis=-1)
+    else:
+        p = y_pred / T.sum(y_pred, axis=-1, keepdims=True)
+        per = -T.sum(y_true * T.log(T.clip(p, EPSILON, 1 - EPSILON)), axis=-1)
+    return _reduce(per, reduction, "categorical_crossentropy")
+
+
+def _labels(y_true, y_pred, name):
+    """Validate integer class labels against (N, K) predictions; returns an int array (N,)."""
+    labels = y_true.data if isinstance(y_true, Tensor) else y_pred.xp.asarray(y_true)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"{name}: labels must be integers, got dtype {labels.dtype} "
+                        "(cast them with .astype('int64'); one-hot targets go to categorical_crossentropy)")
+    if y_pred.ndim != 2:
+        raise ValueError(f"{name}: predictions must be (batch, classes), got shape {tuple(y_pred.shape)}")
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    n, k = y_pred.shape
+    if labels.shape != (n,):
+        raise ValueError(f"{name}: labels have shape {tuple(labels.shape)} but predictions have batch size {n} "
+                         f"(shape {tuple(y_pred.shape)}); expected labels of shape ({n},)")
+    if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= k):
+        raise ValueError(f"{name}: labels must be in [0, {k}) for {k} classes, got values in "
+                         f"[{int(labels.min())}, {int(labels.max())}]")
+    return labels.astype(np.int64, copy=False)
+
+
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, reduction="mean"):
+    """Cross-entropy against integer class labels (N,) for predictions (N, K)."""
+    y_pred = as_tensor(y_pred)
+    labels = _labels(y_true, y_pred, "sparse_categorical_crossentropy")
+    logits = y_pred if from_logits else _logits_of(y_pred, "softmax")
+    if logits is not None:
+        per = ops.SoftmaxCrossEntropy.apply(logits, Tensor._wrap(labels))
+    else:
+        picked = y_pred[y_pred.xp.arange(len(labels)), labels]
+        per = -T.log(T.clip(picked, EPSILON, 1 - EPSILON))
+    return _reduce(per, reduction, "sparse_categorical_crossentropy")
+
+
+def _logits_of(y_pred, kind):
+    """The logits a softmax/sigmoid layer attached to its output (Keras does the same)."""
+    src = getattr(y_pred, "_logits", None)
+    return src[1] if src is not None and src[0] == kind else None
+
+
+# ---- PyTorch's names and argument order: loss(input, target) --------------------------------
+def mse_loss(input, target, reduction="mean"):
+    input = as_tensor(input)
+    target, input = _float_pair(target, input, "mse_loss")
+    d = input - target
+    return _reduce(d * d, reduction, "mse_loss")
+
+
+def l1_loss(input, target, reduction="mean"):
+    target, input = _float_pair(target, as_tensor(input), "l1_loss")
+    return _reduce(T.abs(input - target), reduction, "l1_loss")
+
+
+def binary_cross_entropy(input, target, reduction="mean"):
+    """BCE from probabilities (PyTorch clamps log at -100; tinydl clips p to [1e-7, 1-1e-7])."""
+    target, input = _float_pair(target, as_tensor(input), "binary_cross_entropy")
+    p = T.clip(input, EPSILON, 1 - EPSILON)
+    return _reduce(-(target * T.log(p) + (1 - target) * T.log(1 - p)), reduction, "binary_cross_entropy")
+
+
+def binary_cross_entropy_with_logits(input, target, reduction="mean"):
+    target, input = _float_pair(target, as_tensor(input), "binary_cross_entropy_with_logits")
+    return _reduce(_sigmoid_bce_with_logits(input, target), reduction, "binary_cross_entropy_with_logits")
+
+
+def cross_entropy(input, target, reduction="mean"):
+    """Softmax cross-entropy from logits (N, K) and integer targets (N,), PyTorch's order."""
+    input = as_tensor(input)
+    labels = _labels(target, input, "cross_entropy")
+    return _reduce(ops.SoftmaxCrossEntropy.apply(input, Tensor._wrap(labels)), reduction, "cross_entropy")
+
+
+def nll_loss(input, target, reduction="mean"):
+    """Negative log-likelihood of log-probabilities (N, K) at integer targets (N,)."""
+    input = as_tensor(input)
+    labels = _labels(target, input, "nll_loss")
+    return _reduce(-input[input.xp.arange(len(labels)), labels], reduction, "nll_loss")
+
+
+class _LossModule:
+    """Callable loss objects (PyTorch style): ``criterion = nn.CrossEntropyLoss(); criterion(logits, y)``."""
+
+    fn = None
+
+    def __init__(self, reduction="mean"):
+        self.reduction = reduction
+
+    def __call__(self, input, target):
+        return type(self).fn(input, target, reduction=self.reduction)
+
+
+class MSELoss(_LossModule): fn = staticmethod(mse_loss)
+class L1Loss(_LossModule): fn = staticmethod(l1_loss)
+class BCELoss(_LossModule): fn = staticmethod(binary_cross_entropy)
+class BCEWithLogitsLoss(_LossModule): fn = staticmethod(binary_cross_entropy_with_logits)
+class CrossEntropyLoss(_LossModule): fn = staticmethod(cross_entropy)
+class NLLLoss(_LossModule): fn = staticmethod(nll_loss)

@@ -1,0 +1,112 @@
+"""The neural-network ops: convolution, pooling, fused bias+activation, softmax cross-entropy.
+
+Each is a Function whose forward and backward call the active kernel provider
+(``tinydl.backends.kernels_for(x)``: the NumPy reference, the Numba kernels or CUDA), all in the
+channels-last layout (NHWC images, (KH, KW, C_in, C_out) kernels).
+"""
+from ..backends import kernels_for, get_array_module
+from ..core.autograd import Function
+
+
+def _contig(a):
+    return get_array_module(a).ascontiguousarray(a)
+
+
+class Conv2D(Function):
+    """y = x (*) w, NHWC input, (KH, KW, C, O) kernel, zero padding ((pt, pb), (pl, pr))."""
+
+    def __init__(self, stride, padding, dilation):
+        self.stride, self.padding, self.dilation = stride, padding, dilation
+
+    def forward(self, x, w):
+        self.kernels = kernels_for(x)
+        self.x, self.w = _contig(x), _contig(w)
+        return self.kernels.conv2d_forward(self.x, self.w, self.stride, self.padding, self.dilation)
+
+    def backward(self, g):
+        return self.kernels.conv2d_backward(
+            self.x, self.w, _contig(g), self.stride, self.padding, self.dilation,
+            need_gx=self.needs_grad[0], need_gw=self.needs_grad[1])
+
+
+class Conv2DTranspose(Function):
+    """The adjoint of Conv2D: x (N, h, w, C_in) -> (N, H, W, C_out) with kernel (KH, KW, C_out, C_in)."""
+
+    def __init__(self, stride, padding, dilation, out_shape):
+        self.stride, self.padding, self.dilation = stride, padding, dilation
+        self.out_shape = out_shape
+
+    def forward(self, x, w):
+        self.kernels = kernels_for(x)
+        self.x, self.w = _contig(x), _contig(w)
+        gx, _ = self.kernels.conv2d_backward(
+            None, self.w, self.x, self.stride, self.padding, self.dilation,
+            need_gx=True, need_gw=False, x_shape=self.out_shape)
+        return gx
+
+    def backward(self, g):
+        g = _contig(g)
+        k = self.kernels
+        gx = k.conv2d_forward(g, self.w, self.stride, self.padding, self.dilation) \
+            if self.needs_grad[0] else None
+        gw = k.conv2d_backward(g, self.w, self.x, self.stride, self.padding, self.dilation,
+                               need_gx=False, need_gw=True)[1] if self.needs_grad[1] else None
+        return gx, gw
+
+
+class MaxPool2D(Function):
+    """Max over windows; the gradient goes to the first maximal element of each window."""
+
+    def __init__(self, pool, stride, padding):
+        self.pool, self.stride, self.padding = pool, stride, padding
+
+    def forward(self, x):
+        self.kernels, self.shape = kernels_for(x), x.shape
+        y, self.argmax = self.kernels.maxpool2d_forward(_contig(x), self.pool, self.stride, self.padding)
+        return y
+
+    def backward(self, g):
+        return self.kernels.maxpool2d_backward(_contig(g), self.argmax, self.shape, self.pool,
+                                               self.stride, self.padding)
+
+
+class AvgPool2D(Function):
+    """Mean over each window's in-bounds elements (padding is not counted)."""
+
+    def __init__(self, pool, stride, padding):
+        self.pool, self.stride, self.padding = pool, stride, padding
+
+    def forward(self, x):
+        self.kernels, self.shape = kernels_for(x), x.shape
+        return self.kernels.avgpool2d_forward(_contig(x), self.pool, self.stride, self.padding)
+
+    def backward(self, g):
+        return self.kernels.avgpool2d_backward(_contig(g), self.shape, self.pool, self.stride, self.padding)
+
+
+class BiasAct(Function):
+    """act(x + b) in one pass; act is 'linear', 'relu', 'sigmoid' or 'tanh'."""
+
+    def __init__(self, act):
+        self.act = act
+
+    def forward(self, x, b):
+        self.kernels = kernels_for(x)
+        self.y = self.kernels.bias_act_forward(_contig(x), b, self.act)
+        return self.y
+
+    def backward(self, g):
+        return self.kernels.bias_act_backward(self.y, _contig(g), self.act)
+
+
+class SoftmaxCrossEntropy(Function):
+    """Per-row -log softmax(logits)[label], fused; finite for logits of +-1e4."""
+
+    def forward(self, logits, labels):
+        self.kernels = kernels_for(logits)
+        self.labels = labels
+        loss, self.probs = self.kernels.softmax_xent_forward(_contig(logits), labels)
+        return loss
+
+    def backward(self, g):
+        return self.kernels.softmax_xent_backward(self.probs, self.labels, _contig(g)), None
