@@ -261,8 +261,10 @@ def _module_for(data, device):
         if device == "gpu":
             return backends.require_cupy()
         return np
-    if hasattr(data, "__array_namespace__") or isinstance(data, np.ndarray):
-        return backends.get_array_module(data)
+    if backends.is_gpu_array(data):
+        return backends.get_array_module(data)  # GPU data stays on the GPU
+    # Host data (Python values, NumPy arrays) goes to the active backend, like PyTorch's default
+    # device: after set_backend('gpu'), Tensor(numpy_array) lives on the GPU.
     return backends.default_array_module()
 
 

@@ -89,7 +89,7 @@ class Module:
 
     def register_buffer(self, name, array):
         """Non-trainable state saved in state_dict (e.g. BatchNorm's running statistics)."""
-        object.__setattr__(self, name, array)
+        object.__setattr__(self, name, Tensor(array).data)  # on the active backend
         self._buffers[name] = True
 
     # ---- calling ------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ import math
 
 import numpy as np
 
+from ..backends import is_gpu_array
 from ..core.tensor import Tensor
 from .clip import clip_coefficient, total_norm
 
@@ -143,10 +144,21 @@ class Optimizer:
         loss = closure() if closure is not None else None
         todo = [(p, state, group) for p, state, group in self._params_with_state() if p.grad is not None]
         grads = self._clip([p.grad.data for p, _, _ in todo])
-        for (p, state, group), g in zip(todo, grads):
-            self._update(p, g, state, group, self._lr_value(group["lr"]))
+        if not (todo and is_gpu_array(todo[0][0].data) and self._fused_step(todo, grads)):
+            for (p, state, group), g in zip(todo, grads):
+                self._update(p, g, state, group, self._lr_value(group["lr"]))
         self.iterations += 1
         return loss
+
+    def _fused_step(self, todo, grads):
+        """On the GPU, update all parameters in one kernel launch; False if this case has no fused kernel."""
+        return False
+
+    def _by_group(self, todo, grads):
+        groups = {}
+        for (p, state, group), g in zip(todo, grads):
+            groups.setdefault(id(group), (group, []))[1].append((p, state, g))
+        return groups.values()
 
     def _update(self, p, g, state, group, lr):
         raise NotImplementedError
@@ -240,6 +252,19 @@ class SGD(Optimizer):
             g = g + mu * v if group["nesterov"] else v
         p.data -= lr * g
 
+    def _fused_step(self, todo, grads):
+        for group, items in self._by_group(todo, grads):
+            bufs = [self._buffer(st, "momentum_buffer", p) for p, st, _ in items] if group["momentum"] else None
+            _cuda().sgd_step([p.data for p, _, _ in items], [g for _, _, g in items], bufs,
+                             self._lr_value(group["lr"]), group["momentum"], group["nesterov"],
+                             group["weight_decay"])
+        return True
+
+
+def _cuda():
+    from ..backends import cuda
+    return cuda
+
 
 class Adam(Optimizer):
     """Adam (Kingma & Ba), bias-corrected as in PyTorch; ``weight_decay`` is L2 added to the gradient.
@@ -257,6 +282,23 @@ class Adam(Optimizer):
 
     def _weight_decay(self, p, g, wd, lr):
         return g + wd * p.data  # L2: part of the gradient, so it is rescaled by the moments
+
+    def _fused_step(self, todo, grads):
+        groups = list(self._by_group(todo, grads))
+        for group, items in groups:
+            if group["amsgrad"] or len({st.get("step", 0) for _, st, _ in items}) != 1:
+                return False  # the fused kernel has one step count per launch and no amsgrad
+        for group, items in groups:
+            t = items[0][1].get("step", 0) + 1
+            for p, st, _ in items:
+                st["step"] = t
+            b1, b2 = group["betas"]
+            _cuda().adam_step([p.data for p, _, _ in items], [g for _, _, g in items],
+                              [self._buffer(st, "exp_avg", p) for p, st, _ in items],
+                              [self._buffer(st, "exp_avg_sq", p) for p, st, _ in items],
+                              self._lr_value(group["lr"]), b1, b2, group["eps"], t,
+                              group["weight_decay"], decoupled=isinstance(self, AdamW))
+        return True
 
     def _update(self, p, g, state, group, lr):
         if group["weight_decay"]:
