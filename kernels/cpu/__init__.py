@@ -1,0 +1,10 @@
+"""Numba CPU kernels (``tinydl.kernels.cpu``), used by ``tinydl.backends.numba_cpu``.
+
+conv          im2col / col2im for NHWC convolution (the matrix products stay in BLAS)
+pool          max and average pooling, forward and backward
+activation    fused bias + activation, forward and backward (with the bias gradient)
+softmax_xent  softmax + cross-entropy, forward and backward
+
+This package file imports nothing, so that importing the package never loads Numba;
+the submodules do.
+"""

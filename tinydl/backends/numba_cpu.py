@@ -1,11 +1,20 @@
 """The fast CPU provider: same functions and signatures as ``tinydl.backends.reference``.
 
 Data movement (im2col, col2im, pooling, elementwise, softmax) runs in the Numba kernels of
-``tinydl.kernels.cpu``; matrix products go to NumPy's BLAS.  Where a kernel does not pay
-(tiny elementwise arrays, where waking threads costs more than the work) the reference
-function is used instead.  See ``reference`` for the conventions; the differences are
+``tinydl.kernels.cpu``; matrix products go to NumPy's BLAS.  Tiny elementwise arrays go to the
+reference functions instead (a NumPy ufunc is as quick there).  See ``reference`` for the
+conventions, the argmax format of max pooling included; results differ from the reference
 only in rounding (e.g. the bias gradient is summed in float64 blocks).
+
+Threads: the kernels are serial on purpose.  The BLAS calls already use both cores of the
+2-core target, and Numba's OpenMP workers spinning next to BLAS's own threads made a whole
+MNIST-CNN training step up to 3x slower than serial kernels next to threaded BLAS (measured
+on a 2-core machine).
 """
+import ctypes
+import os
+import sys
+
 import numpy as np
 
 from tinydl.backends import reference as _ref
@@ -17,8 +26,32 @@ from tinydl.kernels.cpu import softmax_xent as _sx
 
 _FLOATS = (np.float32, np.float64)
 
-# Elementwise arrays smaller than this go to NumPy (thread wake-up would dominate).
+# Elementwise arrays smaller than this go to the reference (NumPy is as fast there).
 SMALL_ELEMENTWISE = 1 << 14
+
+
+def keep_freed_memory():
+    """Make glibc's malloc keep freed blocks of up to 32 MiB for reuse instead of handing them
+    back to the OS; returns whether the setting took.
+
+    By default glibc serves big blocks (activations, im2col matrices) with fresh ``mmap``
+    pages and unmaps them on free, so every training step page-faults its whole working set
+    in again: measured on 2 cores, that was a third of a MNIST-CNN step at batch 32.  With
+    this, the memory a step frees is reused by the next one; the process keeps its peak
+    working set.  Called once when this module is imported (Linux/glibc only); set the
+    environment variable ``TINYDL_MALLOC_TUNING=0`` to leave malloc alone.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
+        return bool(libc.mallopt(m_mmap_threshold, 32 << 20)) and bool(libc.mallopt(m_trim_threshold, 1 << 30))
+    except (OSError, AttributeError):  # not glibc
+        return False
+
+
+MALLOC_TUNED = os.environ.get("TINYDL_MALLOC_TUNING", "1") != "0" and keep_freed_memory()
 
 
 def _as_float(a, dtype=None):
@@ -29,11 +62,20 @@ def _as_float(a, dtype=None):
 
 
 def _cols(x, k, s, p, d, out_hw):
-    """The im2col matrix of ``x`` (``(N*OH*OW, KH*KW*C)``), a free reshape for a plain 1x1 kernel."""
+    """The im2col matrix of ``x``, ``(N*OH*OW, KH*KW*C)``.
+
+    A free reshape for a plain 1x1 kernel; for one input channel, the transposed view of
+    a C-contiguous ``(KH*KW, N*OH*OW)`` array (see ``kernels/cpu/conv.py``).  BLAS takes
+    either layout without a copy.
+    """
     (kh, kw), (sh, sw), ((pt, pb), (pl, pr)), (dh, dw), (oh, ow) = k, s, p, d, out_hw
     n, _, _, c = x.shape
     if kh == kw == sh == sw == 1 and pt == pb == pl == pr == 0:
         return x.reshape(n * oh * ow, c)
+    if c == 1:
+        cols_t = np.empty((kh * kw, n * oh * ow), dtype=x.dtype)
+        _conv.im2col_1ch_t(x, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, cols_t)
+        return cols_t.T
     cols = np.empty((n * oh * ow, kh * kw * c), dtype=x.dtype)
     _conv.im2col(x, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, cols)
     return cols
@@ -49,9 +91,8 @@ def conv2d_forward(x, w, stride, padding, dilation):
         raise ValueError(f"x has {x.shape[3]} channels, kernel expects {c}")
     k, s, p, d, (oh, ow) = window_geometry(x.shape, (kh, kw), stride, padding, dilation)
     w2 = _as_float(w, x.dtype).reshape(kh * kw * c, o)
-    cols = _cols(x, k, s, p, d, (oh, ow))
     y = np.empty((x.shape[0], oh, ow, o), dtype=x.dtype)
-    np.matmul(cols, w2, out=y.reshape(-1, o))
+    np.matmul(_cols(x, k, s, p, d, (oh, ow)), w2, out=y.reshape(-1, o))
     return y
 
 
@@ -67,22 +108,25 @@ def conv2d_backward(x, w, gy, stride, padding, dilation, need_gx=True, need_gw=T
     kh, kw, c, o = w.shape
     k, s, p, d, (oh, ow) = window_geometry(x_shape, (kh, kw), stride, padding, dilation)
     n = x_shape[0]
+    if x_shape[3] != c:
+        raise ValueError(f"x has {x_shape[3]} channels, kernel expects {c}")
     if gy.shape != (n, oh, ow, o):
         raise ValueError(f"gy has shape {gy.shape}, expected {(n, oh, ow, o)}")
     gy2 = gy.reshape(n * oh * ow, o)
     gx = gw = None
     if need_gw:
-        cols = _cols(_as_float(x, gy.dtype), k, s, p, d, (oh, ow))
-        gw = (cols.T @ gy2).reshape(kh, kw, c, o)
+        gw = (_cols(_as_float(x, gy.dtype), k, s, p, d, (oh, ow)).T @ gy2).reshape(kh, kw, c, o)
     if need_gx:
         w2 = _as_float(w, gy.dtype).reshape(kh * kw * c, o)
-        gcols = gy2 @ w2.T
-        if gcols.shape[1] == c and x_shape[1:3] == (oh, ow) and s == (1, 1):  # plain 1x1
-            gx = gcols.reshape(x_shape)
+        (sh, sw), ((pt, pb), (pl, pr)), (dh, dw) = s, p, d
+        if kh == kw == sh == sw == 1 and pt == pb == pl == pr == 0 and x_shape[1:3] == (oh, ow):
+            gx = (gy2 @ w2.T).reshape(x_shape)
+        elif c == 1:
+            gx = np.empty(x_shape, dtype=gy.dtype)
+            _conv.col2im_1ch_t(w2 @ gy2.T, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, gx)
         else:
             gx = np.empty(x_shape, dtype=gy.dtype)
-            (sh, sw), ((pt, _), (pl, _)), (dh, dw) = s, p, d
-            _conv.col2im(gcols, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, gx)
+            _conv.col2im(gy2 @ w2.T, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, gx)
     return gx, gw
 
 

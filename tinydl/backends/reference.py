@@ -165,6 +165,8 @@ def conv2d_backward(x, w, gy, stride, padding, dilation, need_gx=True, need_gw=T
         raise ValueError("conv2d_backward: pass x or x_shape")
     x_shape = tuple(int(v) for v in x_shape)
     kh, kw, c, o = w.shape
+    if x_shape[3] != c:
+        raise ValueError(f"x has {x_shape[3]} channels, kernel expects {c}")
     k, s, p, d, (oh, ow) = window_geometry(x_shape, (kh, kw), stride, padding, dilation)
     n = x_shape[0]
     if tuple(gy.shape) != (n, oh, ow, o):
@@ -303,6 +305,15 @@ def bias_act_backward(y, gy, act):
 # ----------------------------------------------------------------------------- softmax + cross-entropy
 
 
+def _check_labels(xp, labels, k):
+    """``labels`` as an array; negative ones would silently index from the end, so refuse
+    anything outside [0, K)."""
+    labels = xp.asarray(labels)
+    if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= k):
+        raise ValueError(f"softmax_xent: labels must lie in [0, {k})")
+    return labels
+
+
 def softmax_xent_forward(logits, labels):
     """Per-sample cross-entropy of softmax(logits): returns ``(loss (N,), probs (N, K))``.
 
@@ -311,6 +322,7 @@ def softmax_xent_forward(logits, labels):
     """
     xp = get_xp(logits)
     n = logits.shape[0]
+    labels = _check_labels(xp, labels, logits.shape[1])
     z = logits - logits.max(axis=1, keepdims=True)  # the largest entry of each row is now 0
     e = xp.exp(z)
     s = e.sum(axis=1)
@@ -322,6 +334,7 @@ def softmax_xent_forward(logits, labels):
 def softmax_xent_backward(probs, labels, gloss):
     """``(probs - onehot(labels)) * gloss[:, None]``; dtype of ``probs``."""
     xp = get_xp(probs)
+    labels = _check_labels(xp, labels, probs.shape[1])
     g = xp.array(probs, copy=True)
     g[xp.arange(probs.shape[0]), labels] -= 1
     g *= gloss.astype(probs.dtype, copy=False)[:, None]

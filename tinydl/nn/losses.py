@@ -117,7 +117,10 @@ def _labels(y_true, y_pred, name):
     if labels.shape != (n,):
         raise ValueError(f"{name}: labels have shape {tuple(labels.shape)} but predictions have batch size {n} "
                          f"(shape {tuple(y_pred.shape)}); expected labels of shape ({n},)")
-    if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= k):
+    # The range check reads the labels on the host; on the GPU that would stall the stream every
+    # step, so there an out-of-range label yields a NaN loss instead (TerminateOnNaN reports it).
+    on_gpu = hasattr(labels, "device") and not isinstance(labels, np.ndarray)
+    if labels.size and not on_gpu and (int(labels.min()) < 0 or int(labels.max()) >= k):
         raise ValueError(f"{name}: labels must be in [0, {k}) for {k} classes, got values in "
                          f"[{int(labels.min())}, {int(labels.max())}]")
     return labels.astype(np.int64, copy=False)
