@@ -10,6 +10,9 @@ settings.register_profile(
 settings.register_profile(
     "dev", max_examples=60, deadline=None, print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
+settings.register_profile(  # the GPU run: every test, fewer drawn examples (each compiles kernels)
+    "gpu-ci", max_examples=3, deadline=None, derandomize=True, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
 settings.load_profile("dev")  # `pytest --hypothesis-profile=ci` overrides this
 
 

@@ -145,6 +145,18 @@ def test_conv2d_transpose_forward_and_gradients(cfg):
     gradcheck(f, x, w)
 
 
+def test_conv2d_transpose_layers_both_flavours():
+    keras_layer = nn.Conv2DTranspose(3, 4, strides=2, padding="same", dtype="float64")
+    x = RNG.standard_normal((2, 5, 5, 2))
+    y = keras_layer(td.Tensor(x))
+    assert y.shape == (2, 10, 10, 3) and keras_layer.kernel.shape == (4, 4, 3, 2)
+    torch_layer = nn.ConvTranspose2d(2, 3, 4, stride=2, padding=1, dtype="float64")
+    out = torch_layer(td.Tensor(x.transpose(0, 3, 1, 2)))
+    assert out.shape == (2, 3, 10, 10)  # (5-1)*2 - 2*1 + 4 = 10
+    want = conv_transpose_ref(x, torch_layer.kernel.numpy(), (2, 2), (1, 1), (10, 10)) + torch_layer.bias.numpy()
+    np.testing.assert_allclose(out.numpy(), want.transpose(0, 3, 1, 2), rtol=1e-10, atol=1e-10)
+
+
 @st.composite
 def pool_configs(draw):
     n, c = draw(st.integers(1, 2)), draw(st.integers(1, 3))

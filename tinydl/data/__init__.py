@@ -18,6 +18,7 @@ from .datasets import (CHECKSUMS, MIRRORS, ChecksumError, DatasetNotFoundError, 
 from .idx import IDXError, read_idx, write_idx
 from .loader import DataLoader
 from .metrics import accuracy, confusion_matrix, f1, precision, psnr, recall, ssim
+from .png import encode_png, image_grid, write_png
 
 __all__ = [
     "read_idx", "write_idx", "IDXError",

@@ -94,8 +94,8 @@ class Conv2DTranspose(Conv2D):
     kernel (KH, KW, filters, C_in) as Keras. 'valid': out = (in-1)*s + k; 'same': out = in*s."""
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None, **kwargs):
-        self.output_padding = output_padding
         super().__init__(filters, kernel_size, strides=strides, padding=padding, **kwargs)
+        self.output_padding = output_padding
 
     def _make_weights(self, cin):
         self.in_channels = int(cin)
