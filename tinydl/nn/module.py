@@ -33,7 +33,7 @@ def unique_name(base):
 
 
 def _snake(name):
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
+    return re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
 
 
 class Parameter(Tensor):
@@ -93,7 +93,18 @@ class Module:
         self._buffers[name] = True
 
     # ---- calling ------------------------------------------------------------------------------
+    # tinydl.keras installs a handler for its symbolic KerasTensors (the functional API), so that
+    # calling any layer on one records a graph node instead of computing. None until then.
+    symbolic_handler = None
+
     def __call__(self, *args, **kwargs):
+        handler = Module.symbolic_handler
+        if handler is not None and args and handler.is_symbolic(args[0]):
+            return handler.call(self, Module.call_eager, args, kwargs)
+        return self.call_eager(*args, **kwargs)
+
+    def call_eager(self, *args, **kwargs):
+        """Build on the first call, then run forward on real tensors."""
         if not self.built:
             first = args[0] if args else None
             self.build(tuple(first.shape) if hasattr(first, "shape") else None)

@@ -1,0 +1,275 @@
+"""Keras-named optimizers: ``Adam(learning_rate=0.001)`` and friends, on tinydl.optim's classes.
+
+A Keras optimizer is created before the model has parameters, so each class here only records
+its hyperparameters; ``build(params)`` (done by ``compile``/``fit``, or by ``apply_gradients``)
+creates the tinydl.optim optimizer (``.inner``) that does the updates.
+
+Keras defaults, and how they map:
+
+=================================================  ==========================================
+tinydl.keras.optimizers                            tinydl.optim
+=================================================  ==========================================
+``SGD(learning_rate=0.01, momentum=0.0,            ``SGD(lr, momentum, nesterov)``; Keras's
+nesterov=False)``                                  ``v = m v - lr g`` and PyTorch's
+                                                   ``v = m v + g; p -= lr v`` are the same
+                                                   updates while lr is constant
+``Adam(learning_rate=0.001, beta_1=0.9,            ``Adam(lr, betas, eps)`` (``AdamW`` when
+beta_2=0.999, epsilon=1e-7, amsgrad=False)``       ``weight_decay`` is given: Keras 3 decays
+                                                   weights decoupled)
+``AdamW(learning_rate=0.001, weight_decay=0.004,   ``AdamW(lr, betas, eps, weight_decay)``
+beta_1=0.9, beta_2=0.999, epsilon=1e-7)``
+``RMSprop(learning_rate=0.001, rho=0.9,            ``RMSprop(lr, alpha=rho, eps, momentum,
+momentum=0.0, epsilon=1e-7, centered=False)``      centered)``
+=================================================  ==========================================
+
+Adam: Keras adds epsilon to ``sqrt(v)`` before the bias correction, tinydl after it; with
+epsilon = 1e-7 the two differ only when ``sqrt(v)`` is itself around 1e-7.
+
+``learning_rate`` may be a number or a schedule (a callable of the step number, e.g.
+``tinydl.optim.ExponentialDecay``). ``clipnorm`` and ``clipvalue`` are passed through.
+
+>>> import tinydl
+>>> from tinydl.keras import optimizers
+>>> opt = optimizers.Adam(0.01)
+>>> w = tinydl.Tensor([1.0], requires_grad=True)
+>>> opt.apply_gradients([(tinydl.Tensor([0.5]), w)])
+>>> opt.iterations, round(float(w.data[0]), 4)
+(1, 0.99)
+"""
+from .. import optim as _optim
+from ..core.tensor import Tensor
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "get", "serialize"]
+
+
+class Optimizer:
+    """Base of the Keras-named optimizers: hyperparameters now, a tinydl.optim optimizer on build."""
+
+    _defaults = {}
+
+    def __init__(self, learning_rate=0.001, name=None, clipnorm=None, clipvalue=None, **hyper):
+        if "lr" in hyper:  # the old Keras spelling
+            learning_rate = hyper.pop("lr")
+        unknown = set(hyper) - set(self._defaults)
+        if unknown:
+            raise TypeError(f"{type(self).__name__}: unexpected argument(s) {sorted(unknown)}; "
+                            f"accepted: learning_rate, {', '.join(self._defaults)}, clipnorm, clipvalue")
+        self.hyper = dict(self._defaults)
+        self.hyper.update(hyper)
+        self._learning_rate = learning_rate
+        self.clipnorm, self.clipvalue = clipnorm, clipvalue
+        self.name = name or type(self).__name__.lower()
+        self.inner = None
+        self._pending_state = None
+        self._validate()
+
+    def _validate(self):
+        lr = self._learning_rate
+        if not callable(lr) and (not isinstance(lr, (int, float)) or lr < 0):
+            raise ValueError(f"{type(self).__name__}: learning_rate must be a non-negative number or a "
+                             f"schedule, got {lr!r}")
+
+    # ---- binding to parameters -------------------------------------------------------------
+    def _make(self, params):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def build(self, params):
+        """Create the tinydl.optim optimizer over ``params`` (once; later calls add new parameters)."""
+        params = list(params)
+        if self.inner is None:
+            if not params:
+                raise ValueError(f"{type(self).__name__}: the model has no parameters to optimize")
+            self.inner = self._make(params)
+            if self._pending_state is not None:
+                state, self._pending_state = self._pending_state, None
+                self.inner.load_state_dict(state)
+        else:
+            known = {id(p) for g in self.inner.param_groups for p in g["params"]}
+            new = [p for p in params if id(p) not in known]
+            if new:
+                self.inner.add_param_group({"params": new})
+        return self
+
+    @property
+    def built(self):
+        return self.inner is not None
+
+    def _require(self, what):
+        if self.inner is None:
+            raise RuntimeError(f"{type(self).__name__}.{what}: the optimizer is not bound to any parameters "
+                               "yet (compile and fit a model with it, or call build(params))")
+
+    # ---- stepping (tinydl.optim's interface) ---------------------------------------------------
+    def step(self):
+        self._require("step")
+        self.inner.step()
+
+    def zero_grad(self):
+        if self.inner is not None:
+            self.inner.zero_grad()
+
+    def apply_gradients(self, grads_and_vars):
+        """Keras's custom-training-loop API: ``opt.apply_gradients(zip(grads, model.trainable_weights))``."""
+        pairs = [(g, v) for g, v in grads_and_vars]
+        variables = [v for _, v in pairs]
+        self.build(variables)
+        owned = {id(v) for v in variables}
+        saved = {}
+        for g in self.inner.param_groups:
+            for p in g["params"]:
+                if id(p) not in owned:  # only the given variables move
+                    saved[id(p)] = (p, p.grad)
+                    p.grad = None
+        for g, v in pairs:
+            if g is None:
+                v.grad = None
+                continue
+            g = g.data if isinstance(g, Tensor) else v.xp.asarray(g)
+            v.grad = Tensor._wrap(g.astype(v.dtype, copy=False).reshape(v.shape))
+        self.inner.step()
+        for p, grad in saved.values():
+            p.grad = grad
+
+    # ---- the learning rate and counters ---------------------------------------------------------
+    @property
+    def learning_rate(self):
+        """The current learning rate (a schedule is evaluated at the current step)."""
+        if self.inner is not None:
+            return self.inner.lr
+        lr = self._learning_rate
+        return float(lr(0)) if callable(lr) else float(lr)
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        self._learning_rate = value
+        if self.inner is not None:
+            self.inner.lr = value
+
+    lr = learning_rate  # Keras 2 alias
+
+    @property
+    def iterations(self):
+        return 0 if self.inner is None else self.inner.iterations
+
+    # ---- state ------------------------------------------------------------------------------
+    def state_dict(self):
+        """The bound tinydl.optim optimizer's ``state_dict()`` (see tinydl.optim)."""
+        self._require("state_dict")
+        return self.inner.state_dict()
+
+    def load_state_dict(self, state):
+        """Restore a state; before ``build`` it is kept and applied when the optimizer binds."""
+        if self.inner is None:
+            self._pending_state = state
+        else:
+            self.inner.load_state_dict(state)
+
+    def get_config(self):
+        lr = self._learning_rate
+        cfg = {"name": self.name, "learning_rate": lr if callable(lr) else float(lr)}
+        cfg.update(self.hyper)
+        cfg.update(clipnorm=self.clipnorm, clipvalue=self.clipvalue)
+        return cfg
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
+        return f"{type(self).__name__}({args})"
+
+
+class SGD(Optimizer):
+    """``SGD(learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None)``.
+
+    ``weight_decay`` is passed to tinydl.optim.SGD, which adds ``wd * p`` to the gradient (the
+    same update as Keras's decoupled decay when momentum is 0).
+    """
+
+    _defaults = {"momentum": 0.0, "nesterov": False, "weight_decay": None}
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None, **kwargs):
+        super().__init__(learning_rate, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay, **kwargs)
+
+    def _make(self, params):
+        h = self.hyper
+        return _optim.SGD(params, lr=self._learning_rate, momentum=h["momentum"], nesterov=h["nesterov"],
+                          weight_decay=h["weight_decay"] or 0.0, clipnorm=self.clipnorm, clipvalue=self.clipvalue)
+
+
+class Adam(Optimizer):
+    """``Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, weight_decay=None)``."""
+
+    _defaults = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "amsgrad": False, "weight_decay": None}
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
+                 weight_decay=None, **kwargs):
+        super().__init__(learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, amsgrad=amsgrad,
+                         weight_decay=weight_decay, **kwargs)
+
+    def _make(self, params):
+        h = self.hyper
+        cls = _optim.AdamW if h["weight_decay"] else _optim.Adam
+        return cls(params, lr=self._learning_rate, betas=(h["beta_1"], h["beta_2"]), eps=h["epsilon"],
+                   weight_decay=h["weight_decay"] or 0.0, amsgrad=h["amsgrad"],
+                   clipnorm=self.clipnorm, clipvalue=self.clipvalue)
+
+
+class AdamW(Adam):
+    """``AdamW(learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7)``: decoupled decay."""
+
+    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 amsgrad=False, **kwargs):
+        super().__init__(learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, amsgrad=amsgrad,
+                         weight_decay=weight_decay, **kwargs)
+
+    def _make(self, params):
+        h = self.hyper
+        return _optim.AdamW(params, lr=self._learning_rate, betas=(h["beta_1"], h["beta_2"]), eps=h["epsilon"],
+                            weight_decay=h["weight_decay"] or 0.0, amsgrad=h["amsgrad"],
+                            clipnorm=self.clipnorm, clipvalue=self.clipvalue)
+
+
+class RMSprop(Optimizer):
+    """``RMSprop(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False)``."""
+
+    _defaults = {"rho": 0.9, "momentum": 0.0, "epsilon": 1e-7, "centered": False, "weight_decay": None}
+
+    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
+                 weight_decay=None, **kwargs):
+        super().__init__(learning_rate, rho=rho, momentum=momentum, epsilon=epsilon, centered=centered,
+                         weight_decay=weight_decay, **kwargs)
+
+    def _make(self, params):
+        h = self.hyper
+        return _optim.RMSprop(params, lr=self._learning_rate, alpha=h["rho"], eps=h["epsilon"],
+                              momentum=h["momentum"], centered=h["centered"], weight_decay=h["weight_decay"] or 0.0,
+                              clipnorm=self.clipnorm, clipvalue=self.clipvalue)
+
+
+_BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop}
+
+
+def get(identifier):
+    """An optimizer from a name ('adam', 'sgd', 'rmsprop', 'adamw'; Keras defaults), a config dict,
+    a tinydl.keras optimizer, or a tinydl.optim optimizer (already bound to its parameters)."""
+    if isinstance(identifier, (Optimizer, _optim.Optimizer)):
+        return identifier
+    if isinstance(identifier, str):
+        cls = _BY_NAME.get(identifier.lower())
+        if cls is None:
+            raise ValueError(f"unknown optimizer {identifier!r}; expected one of {sorted(_BY_NAME)} "
+                             "or an optimizer object")
+        return cls()
+    if isinstance(identifier, dict) and "class_name" in identifier:
+        cls = _BY_NAME.get(str(identifier["class_name"]).lower())
+        if cls is None:
+            raise ValueError(f"unknown optimizer config {identifier!r}")
+        return cls(**identifier.get("config", {}))
+    raise ValueError(f"cannot interpret {identifier!r} as an optimizer; pass a name such as 'adam' "
+                     "or an optimizer object")
+
+
+def serialize(optimizer):
+    return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
