@@ -165,7 +165,7 @@ class GELU(Function):
         xp = get_array_module(a)
         self.a = a
         if self.approximate == "tanh":
-            self.t = xp.tanh(_SQRT_2_OVER_PI * (a + 0.044715 * a ** 3))
+            self.t = xp.tanh(_SQRT_2_OVER_PI * (a + 0.044715 * (a * a * a)))  # a*a*a: far faster than a**3
             return 0.5 * a * (1 + self.t)
         host = a.get() if hasattr(a, "get") else a
         self.cdf = xp.asarray(0.5 * (1 + _erf(host / math.sqrt(2)))).astype(a.dtype)

@@ -1,0 +1,141 @@
+"""Layer normalization: ``LayerNormalization`` (Keras) and ``LayerNorm`` (PyTorch).
+
+Each example is normalized over the feature axes (the last axis by default):
+``y = (x - mean) / sqrt(var + epsilon) * gamma + beta``, with the biased variance as both
+frameworks use. One op, :class:`LayerNormOp`, with a hand-written backward
+(``dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))``).
+
+Keras: ``LayerNormalization(axis=-1, epsilon=1e-3, center=True, scale=True)``.
+PyTorch: ``LayerNorm(normalized_shape, eps=1e-5, elementwise_affine=True, bias=True)``,
+normalizing over the trailing ``len(normalized_shape)`` axes. Both store ``gamma`` and
+``beta`` (PyTorch's ``weight`` and ``bias`` are aliases of them).
+
+>>> import numpy as np, tinydl
+>>> from tinydl.nn.layers.layernorm import LayerNorm
+>>> y = LayerNorm(4)(np.array([[1.0, 2.0, 3.0, 4.0]], np.float32))
+>>> [round(float(v), 3) for v in y.numpy()[0]]
+[-1.342, -0.447, 0.447, 1.342]
+"""
+import numpy as np
+
+from ...backends import get_array_module
+from ...core import functional as T
+from ...core.autograd import Function
+from ...core.tensor import Tensor, as_tensor
+from .base import Layer
+
+
+class LayerNormOp(Function):
+    """``(x - mean) * rstd * gamma + beta`` over ``axes``; gamma and beta broadcast against x."""
+
+    def __init__(self, axes, eps):
+        self.axes, self.eps = tuple(axes), eps
+
+    def forward(self, x, gamma, beta):
+        xp = get_array_module(x)
+        mu = x.mean(axis=self.axes, keepdims=True)
+        xc = x - mu
+        var = (xc * xc).mean(axis=self.axes, keepdims=True)
+        self.rstd = 1 / xp.sqrt(var + x.dtype.type(self.eps))
+        self.xhat = xc * self.rstd
+        self.gamma = gamma
+        return self.xhat * gamma + beta
+
+    def backward(self, g):
+        xhat, axes = self.xhat, self.axes
+        dx = None
+        if self.needs_grad[0]:
+            dxhat = g * self.gamma
+            dx = self.rstd * (dxhat - dxhat.mean(axis=axes, keepdims=True)
+                              - xhat * (dxhat * xhat).mean(axis=axes, keepdims=True))
+        return dx, (g * xhat if self.needs_grad[1] else None), g  # the base class sums gamma/beta's
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """PyTorch's ``F.layer_norm``: normalize over the trailing ``normalized_shape`` axes."""
+    x = as_tensor(input)
+    shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+    if tuple(x.shape[x.ndim - len(shape):]) != shape:
+        raise ValueError(f"layer_norm: normalized_shape {shape} does not match the trailing dimensions of "
+                         f"the input shape {tuple(x.shape)}")
+    return normalize(x, tuple(range(x.ndim - len(shape), x.ndim)), weight, bias, eps)
+
+
+def normalize(x, axes=(-1,), gamma=None, beta=None, epsilon=1e-5):
+    """Layer normalization over any ``axes``; ``gamma``/``beta`` shaped like those axes."""
+    x = as_tensor(x)
+    axes = tuple(sorted(a % x.ndim for a in ((axes,) if isinstance(axes, int) else axes)))
+    bshape = [x.shape[i] if i in axes else 1 for i in range(x.ndim)]
+    one = Tensor._wrap(x.xp.ones((), dtype=x.dtype))
+    zero = Tensor._wrap(x.xp.zeros((), dtype=x.dtype))
+    g = one if gamma is None else T.reshape(gamma, bshape)
+    b = zero if beta is None else T.reshape(beta, bshape)
+    return LayerNormOp.apply(x, g, b, axes=axes, eps=epsilon)
+
+
+class LayerNormalization(Layer):
+    """Keras's ``LayerNormalization(axis=-1, epsilon=1e-3, center=True, scale=True,
+    beta_initializer='zeros', gamma_initializer='ones')``; ``axis`` may be a list."""
+
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
+                 gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = [axis] if isinstance(axis, int) else list(axis)
+        self.epsilon, self.center, self.scale = epsilon, center, scale
+        self.beta_initializer, self.gamma_initializer = beta_initializer, gamma_initializer
+        self.beta_regularizer, self.gamma_regularizer = beta_regularizer, gamma_regularizer
+        if self.input_shape_hint:
+            self.build((None,) + self.input_shape_hint)
+            self.built = True
+
+    def build(self, input_shape):
+        if input_shape is None:
+            raise ValueError(f"{self.name} (LayerNormalization): cannot build without an input shape")
+        ndim = len(input_shape)
+        self.axes = tuple(sorted(a % ndim for a in self.axis))
+        if 0 in self.axes and ndim > 1:
+            raise ValueError(f"{self.name}: cannot normalize over the batch axis (axis={self.axis})")
+        shape = tuple(input_shape[a] for a in self.axes)
+        if any(s is None for s in shape):
+            raise ValueError(f"{self.name}: the normalized axes need known sizes, got input shape {input_shape}")
+        self.param_shape = shape
+        if self.scale:
+            self.add_weight("gamma", shape, self.gamma_initializer, self.gamma_regularizer)
+        else:
+            self.gamma = None
+        if self.center:
+            self.add_weight("beta", shape, self.beta_initializer, self.beta_regularizer)
+        else:
+            self.beta = None
+        self.ndim = ndim
+
+    def forward(self, x):
+        x = as_tensor(x)
+        if x.ndim != self.ndim or tuple(x.shape[a] for a in self.axes) != self.param_shape:
+            raise ValueError(f"{self.name} (LayerNormalization): built for inputs whose axes {self.axes} "
+                             f"have sizes {self.param_shape}, got shape {tuple(x.shape)}")
+        return normalize(x, self.axes, self.gamma, self.beta, self.epsilon)
+
+
+class LayerNorm(LayerNormalization):
+    """PyTorch's ``LayerNorm(normalized_shape, eps=1e-5, elementwise_affine=True, bias=True)``."""
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, **kwargs):
+        shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+        object.__setattr__(self, "normalized_shape", shape)
+        super().__init__(axis=list(range(-len(shape), 0)), epsilon=eps, scale=elementwise_affine,
+                         center=elementwise_affine and bias, **kwargs)
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        if self.param_shape != self.normalized_shape:
+            raise ValueError(f"{self.name} (LayerNorm): normalized_shape {self.normalized_shape} does not match "
+                             f"the trailing dimensions of the input shape {tuple(input_shape)}")
+
+    @property
+    def weight(self):
+        return self.gamma
+
+    @property
+    def bias(self):
+        return self.beta
