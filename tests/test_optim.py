@@ -384,7 +384,7 @@ def test_state_dict_round_trip_is_bit_exact(case):
     opt2 = make(resumed)
     train(resumed, opt2, 1)  # some other state to be replaced by the load
     for p, saved_p in zip(resumed, saved_params):
-        p.data[...] = saved_p
+        p.copy_(saved_p)
     opt2.load_state_dict(saved)
     assert opt2.iterations == 3
     train(resumed, opt2, 2)

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 import tinydl as td
+from tinydl.backends import to_host
 from tinydl.testing import OpSpec, check_op_spec, gradcheck
 from tinydl.testing import strategies as tst
 from tinydl.nn.layers import attention as A
@@ -275,7 +276,7 @@ def test_keras_recurrent_gradients(cls, kw, n, steps, feat, units, seqs, backwar
     x = rng.uniform(-1, 1, (n, steps, feat))
     layer(x)
     for p in layer.parameters():  # non-trivial biases
-        p.data[...] = rng.uniform(-0.8, 0.8, p.shape)
+        p.copy_(rng.uniform(-0.8, 0.8, p.shape))
     states = [rng.uniform(-1, 1, (n, units)) for _ in range(layer.n_states)] if with_state else []
     # (continuous random values: a ReLU pre-activation within eps of 0 has probability ~1e-6)
     call = (lambda xx, *ss: _concat_outputs(layer(xx, initial_state=list(ss) if ss else None)))
@@ -474,7 +475,7 @@ def test_stateful_layer_carries_detached_states_and_resets():
     _, h1, c1 = layer(x1t)
     ref(x1)
     ref.set_weights(layer.get_weights())
-    np.testing.assert_allclose(layer.states[0], h1.numpy())
+    np.testing.assert_allclose(to_host(layer.states[0]), h1.numpy())
     out2, _, _ = layer(x2)
     np.testing.assert_allclose(out2.numpy(), ref(x2, initial_state=[h1.numpy(), c1.numpy()])[0].numpy())
     out2.sum().backward()  # truncated BPTT: nothing reaches the first batch
@@ -539,8 +540,8 @@ def test_layer_normalization_gradients_and_reference(shape, torch_flavour, seed)
         LN.LayerNormalization(axis=-1, dtype="float64")
     eps = 1e-5 if torch_flavour else 1e-3
     layer(x)
-    layer.gamma.data[...] = rng.standard_normal(shape[-1])
-    layer.beta.data[...] = rng.standard_normal(shape[-1])
+    layer.gamma.copy_(rng.standard_normal(shape[-1]))
+    layer.beta.copy_(rng.standard_normal(shape[-1]))
     np.testing.assert_allclose(layer(x).numpy(), _ln_ref(x, layer.gamma.numpy(), layer.beta.numpy(), eps), atol=1e-12)
     gradcheck_layer(layer, layer, x)
 
@@ -620,7 +621,7 @@ def test_keras_multi_head_attention_gradients(b, t, s, heads, use_mask, causal, 
     mask = rng.random((b, t, s)) > 0.3 if use_mask else None
     mha(q, v)
     for p in mha.parameters():
-        p.data[...] = rng.uniform(-1, 1, p.shape)
+        p.copy_(rng.uniform(-1, 1, p.shape))
     assert mha.query_kernel.shape == (3, heads, 2) and mha.value_kernel.shape == (2, heads, 3)
     assert mha.output_kernel.shape == (heads, 3, 3)
     call = lambda qq, vv: mha(qq, vv, attention_mask=mask, use_causal_mask=causal)

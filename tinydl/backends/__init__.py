@@ -45,6 +45,12 @@ def get_array_module(*arrays):
     return numpy
 
 
+def to_host(a):
+    """A NumPy array with ``a``'s values, copied from the GPU when needed."""
+    import numpy
+    return a.get() if is_gpu_array(a) else numpy.asarray(a)
+
+
 def device_of(a):
     return "gpu" if is_gpu_array(a) else "cpu"
 

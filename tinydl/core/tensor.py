@@ -84,6 +84,15 @@ class Tensor:
         else:
             self.grad = Tensor._wrap(self.grad.data + g)
 
+    def copy_(self, src):
+        """Overwrite the data in place with ``src`` (a Tensor, an array on any device, or a number);
+        shapes must broadcast to this tensor's shape. Returns self."""
+        src = src.data if isinstance(src, Tensor) else src
+        if backends.is_gpu_array(src) and not backends.is_gpu_array(self.data):
+            src = src.get()
+        self.data[...] = self.xp.asarray(src, dtype=self.dtype)
+        return self
+
     def detach(self):
         """The same data, cut from the graph."""
         return Tensor._wrap(self.data)

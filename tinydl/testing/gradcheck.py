@@ -57,7 +57,7 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-6, rtol=1e-5, wrt=None, seed=0):
         numeric = np.zeros(leaf.shape)
         flat = leaf.data.reshape(-1)  # a view: perturb in place
         for k in range(flat.size):
-            orig = flat[k]
+            orig = flat[k].item()  # a Python float: a CuPy 0-d index would be a view
             flat[k] = orig + eps
             plus = scalar_value()
             flat[k] = orig - eps

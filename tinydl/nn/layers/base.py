@@ -1,6 +1,8 @@
 """Layer: a Module with Keras's conveniences (input_shape hints, trainable, get/set_weights)."""
 import numpy as np
 
+from ...backends import get_array_module
+
 from ...core import functional as T
 from ..module import Module
 from .. import functional as F
@@ -65,7 +67,7 @@ class Layer(Module):
             state[n] = new
         for n, new in state.items():
             target = self._parameters[n].data if n in self._parameters else getattr(self, n)
-            target[...] = target.__class__(new.astype(target.dtype)) if hasattr(target, "get") else new.astype(target.dtype)
+            target[...] = get_array_module(target).asarray(new, dtype=target.dtype)
 
     def compute_output_shape(self, input_shape):
         """Output shape (without the batch axis) for a given input shape: by a dry run."""
