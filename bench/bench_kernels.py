@@ -6,7 +6,10 @@ The network: conv 3x3 1->32 on 28x28, maxpool 2x2, conv 3x3 32->64 on 13x13, max
 conv 3x3 64->64 on 5x5, flatten 576, Dense 576->64->10 (bias+relu after each conv/dense,
 softmax cross-entropy at the end).  The first conv's backward computes only the kernel
 gradient, as in training.  A last row per batch times a whole forward + backward pass of
-the network built from these primitives (no optimizer update; no autograd overhead).  Each cell is the median over ``--repeat`` calls (the minimum in
+the network built from these primitives (no optimizer update; no autograd overhead), and
+one more with each conv + bias + relu through the Numba provider's optional fused entry
+points (``conv2d_bias_act_forward``/``_backward``; the reference column composes its two
+primitives).  The "(fused)" rows time those entry points alone.  Each cell is the median over ``--repeat`` calls (the minimum in
 brackets) after one warm-up call, so Numba compile time is excluded.  On a shared machine
 the minimum is the steadier number.
 
@@ -39,6 +42,25 @@ def timings(fn, repeat):
     return statistics.median(times), min(times)
 
 
+def conv_bias_relu(p, x, w, b):
+    """relu(conv(x, w) + b): the provider's fused entry point when it has one (numba_cpu),
+    else its two primitives (the reference)."""
+    fused = getattr(p, "conv2d_bias_act_forward", None)
+    if fused is not None:
+        return fused(x, w, b, "relu", *VALID)
+    return p.bias_act_forward(p.conv2d_forward(x, w, *VALID), b, "relu")
+
+
+def conv_bias_relu_backward(p, x, w, y, gy, need_gx=True):
+    """(gx, gw, gb) of :func:`conv_bias_relu` from its output ``y``."""
+    fused = getattr(p, "conv2d_bias_act_backward", None)
+    if fused is not None:
+        return fused(x, w, y, gy, "relu", *VALID, need_gx=need_gx)
+    g, gb = p.bias_act_backward(y, gy, "relu")
+    gx, gw = p.conv2d_backward(x, w, g, *VALID, need_gx=need_gx)
+    return gx, gw, gb
+
+
 def cases(batch, dtype, rng):
     """[(name, f)]: ``f(provider)`` runs one primitive of one layer."""
 
@@ -57,6 +79,10 @@ def cases(batch, dtype, rng):
         y = np.maximum(z, 0)
         out.append((f"{name} bias+relu fwd", lambda p, z=z, b=b: p.bias_act_forward(z, b, "relu")))
         out.append((f"{name} bias+relu bwd", lambda p, y=y, gy=gy: p.bias_act_backward(y, gy, "relu")))
+        out.append((f"{name} conv+bias+relu fwd (fused)",
+                    lambda p, x=x, w=w, b=b: conv_bias_relu(p, x, w, b)))
+        out.append((f"{name} conv+bias+relu bwd (fused)",
+                    lambda p, x=x, w=w, y=y, gy=gy, f=first: conv_bias_relu_backward(p, x, w, y, gy, not f)))
         if name != "conv3":
             _, am = ref.maxpool2d_forward(y, *POOL)
             gp = arr(batch, s // 2, s // 2, cout)
@@ -96,6 +122,14 @@ def torch_cases(batch, dtype):
         y = torch.relu(z)
         out.append(lambda z=z, b=b: torch.relu(z + b[:, None, None]))
         out.append(lambda y=y, gy=gy: (aten.threshold_backward(gy, y, 0), gy.sum((0, 2, 3))))
+        out.append(lambda x=x, w=w, b=b: torch.relu(F.conv2d(x, w, b)))
+
+        def conv_relu_backward(x=x, w=w, y=y, gy=gy, m=mask):
+            g = aten.threshold_backward(gy, y, 0)
+            return aten.convolution_backward(g, x, w, [w.shape[0]], [1, 1], [0, 0], [1, 1], False,
+                                             [0, 0], 1, m[:2] + [True])
+
+        out.append(conv_relu_backward)
         if name != "conv3":
             _, idx = F.max_pool2d(y, 2, 2, return_indices=True)
             gp = arr(batch, cout, s // 2, s // 2)
@@ -152,6 +186,42 @@ def train_step(p, batch, dtype, rng):
     return step
 
 
+def train_step_fused(p, batch, dtype, rng):
+    """:func:`train_step` with each conv + bias + relu through :func:`conv_bias_relu` (fused
+    on numba_cpu, the two primitives on the reference)."""
+    f = np.dtype(dtype).type
+
+    def arr(*shape, scale=1.0):
+        return (rng.standard_normal(shape) * scale).astype(f)
+
+    x = arr(batch, 28, 28, 1)
+    w1, w2, w3 = arr(3, 3, 1, 32, scale=0.3), arr(3, 3, 32, 64, scale=0.06), arr(3, 3, 64, 64, scale=0.04)
+    b1, b2, b3 = np.zeros(32, f), np.zeros(64, f), np.zeros(64, f)
+    d1, d2, e1, e2 = arr(576, 64, scale=0.04), arr(64, 10, scale=0.1), np.zeros(64, f), np.zeros(10, f)
+    labels = rng.integers(0, 10, batch)
+    gl = np.full(batch, 1.0 / batch, f)
+
+    def step():
+        a1 = conv_bias_relu(p, x, w1, b1)
+        m1, i1 = p.maxpool2d_forward(a1, *POOL)
+        a2 = conv_bias_relu(p, m1, w2, b2)
+        m2, i2 = p.maxpool2d_forward(a2, *POOL)
+        a3 = conv_bias_relu(p, m2, w3, b3)
+        flat = a3.reshape(batch, -1)
+        h = p.bias_act_forward(flat @ d1, e1, "relu")
+        z = p.bias_act_forward(h @ d2, e2, "linear")
+        _, probs = p.softmax_xent_forward(z, labels)
+        gz, _ = p.bias_act_backward(z, p.softmax_xent_backward(probs, labels, gl), "linear")
+        _ = h.T @ gz
+        gh, _ = p.bias_act_backward(h, gz @ d2.T, "relu")
+        _ = flat.T @ gh
+        gm2 = conv_bias_relu_backward(p, m2, w3, a3, (gh @ d1.T).reshape(a3.shape))[0]
+        gm1 = conv_bias_relu_backward(p, m1, w2, a2, p.maxpool2d_backward(gm2, i2, a2.shape, *POOL))[0]
+        conv_bias_relu_backward(p, x, w1, a1, p.maxpool2d_backward(gm1, i1, a1.shape, *POOL), False)
+
+    return step
+
+
 def torch_train_step(batch, dtype):
     """The same network in PyTorch (NCHW): forward + backward, no optimizer update."""
     import torch
@@ -200,14 +270,20 @@ def main():
             t = timings(lambda: fn(ref), args.repeat) + timings(lambda: fn(fast), args.repeat)
             if tfn is not None:
                 t += timings(tfn, args.repeat)
-            total = total + np.array(t)
+            if "(fused)" not in name:  # the fused rows repeat the work of the rows above them
+                total = total + np.array(t)
             print(row(batch, name, t))
-        print(row(batch, "TOTAL (sum of the rows)", total))
+        print(row(batch, "TOTAL (sum of the unfused rows)", total))
         t = timings(train_step(ref, batch, args.dtype, rng), args.repeat)
         t += timings(train_step(fast, batch, args.dtype, rng), args.repeat)
         if args.torch:
             t += timings(torch_train_step(batch, args.dtype), args.repeat)
         print(row(batch, "whole CNN fwd+bwd step", t))
+        t = timings(train_step_fused(ref, batch, args.dtype, rng), args.repeat)
+        t += timings(train_step_fused(fast, batch, args.dtype, rng), args.repeat)
+        if args.torch:
+            t += timings(torch_train_step(batch, args.dtype), args.repeat)
+        print(row(batch, "  the same, conv+bias+relu fused", t))
 
 
 if __name__ == "__main__":

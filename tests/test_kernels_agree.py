@@ -6,6 +6,7 @@ Three layers of checks:
 * gradients against central finite differences (float64, small shapes),
 plus the max-pool tie rule, the +-1e4 stability of sigmoid and softmax-xent, dtypes, layouts.
 """
+import contextlib
 import math
 import subprocess
 import sys
@@ -312,6 +313,106 @@ def test_conv_backward_gx_for_a_transposed_convolution(provider):
         provider.conv2d_backward(None, w, gy, *geo, need_gw=False, x_shape=(2, 9, 8, 2))
     with pytest.raises(ValueError):
         provider.conv2d_backward(None, w, gy, *geo, x_shape=small)  # gw needs x
+
+
+@contextlib.contextmanager
+def conv_tiles(tile_bytes):
+    """Run the Numba provider's convolutions in tiles of at most ``tile_bytes`` (1: one row)."""
+    saved, fast.CONV_TILE_BYTES = fast.CONV_TILE_BYTES, tile_bytes
+    try:
+        yield
+    finally:
+        fast.CONV_TILE_BYTES = saved
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@FEW
+@given(cfg=conv_configs(), tile_bytes=st.sampled_from([1, 40, 200, 1000]))
+def test_conv_numba_tiles_match_reference(dtype, cfg, tile_bytes):
+    """Small tiles: row tiles that start and end inside output rows and images, both layouts
+    of the column matrix (one input channel or more), padding, stride, dilation."""
+    x, w, gy = conv_arrays(cfg, dtype)
+    geo = geometry(cfg)
+    gx_r, gw_r = ref.conv2d_backward(x, w, gy, *geo)
+    with conv_tiles(tile_bytes):
+        assert_close(fast.conv2d_forward(x, w, *geo), ref.conv2d_forward(x, w, *geo), dtype)
+        gx, gw = fast.conv2d_backward(x, w, gy, *geo)
+        gx_only, _ = fast.conv2d_backward(None, w, gy, *geo, need_gw=False, x_shape=x.shape)
+    assert_close(gx, gx_r, dtype)
+    assert_close(gw, gw_r, dtype)
+    assert_close(gx_only, gx_r, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@FEW
+@given(cfg=conv_configs(), act=st.sampled_from(ACTS), tile_bytes=st.sampled_from([1, 200, 1 << 20]),
+       needs=st.sampled_from([(True, True, True), (False, True, True), (True, False, False),
+                              (False, False, True)]))
+def test_conv_bias_act_fused_matches_reference(dtype, cfg, act, tile_bytes, needs):
+    """The optional fused entry points equal the reference's conv then bias+activation."""
+    x, w, gy = conv_arrays(cfg, dtype)
+    geo = geometry(cfg)
+    b = np.random.default_rng(cfg["seed"] + 1).standard_normal(cfg["o"]).astype(dtype)
+    y_r = ref.bias_act_forward(ref.conv2d_forward(x, w, *geo), b, act)
+    g_r, gb_r = ref.bias_act_backward(y_r, gy, act)
+    gx_r, gw_r = ref.conv2d_backward(x, w, g_r, *geo)
+    need_gx, need_gw, need_gb = needs
+    with conv_tiles(tile_bytes):
+        y = fast.conv2d_bias_act_forward(x, w, b, act, *geo)
+        gx, gw, gb = fast.conv2d_bias_act_backward(
+            x if need_gw else None, w, y_r, gy, act, *geo,
+            need_gx=need_gx, need_gw=need_gw, need_gb=need_gb, x_shape=x.shape)
+    assert_close(y, y_r, dtype)
+    for got, want, need in ((gx, gx_r, need_gx), (gw, gw_r, need_gw), (gb, gb_r, need_gb)):
+        if need:
+            assert_close(got, want, dtype)
+        else:
+            assert got is None
+
+
+def test_conv_bias_act_fused_mnist_shapes():
+    """The seed CNN's three layers at a real batch, float32, with the default tiles (several
+    per call), against the reference in float64."""
+    rng = np.random.default_rng(3)
+    geo = ((1, 1), ((0, 0), (0, 0)), (1, 1))
+    for hw, cin, cout, need_gx in ((28, 1, 32, False), (13, 32, 64, True), (5, 64, 64, True)):
+        x = rng.random((40, hw, hw, cin))
+        w = rng.standard_normal((3, 3, cin, cout)) / np.sqrt(9 * cin)
+        b = rng.standard_normal(cout) * 0.1
+        gy = rng.standard_normal((40, hw - 2, hw - 2, cout))
+        y_r = ref.bias_act_forward(ref.conv2d_forward(x, w, *geo), b, "relu")
+        g_r, gb_r = ref.bias_act_backward(y_r, gy, "relu")
+        gx_r, gw_r = ref.conv2d_backward(x, w, g_r, *geo)
+        f32 = [a.astype(np.float32) for a in (x, w, b, gy, y_r)]
+        y = fast.conv2d_bias_act_forward(f32[0], f32[1], f32[2], "relu", *geo)
+        gx, gw, gb = fast.conv2d_bias_act_backward(f32[0], f32[1], f32[4], f32[3], "relu", *geo,
+                                                   need_gx=need_gx)
+        assert_close(y, y_r.astype(np.float32), np.float32)
+        assert_close(gw, gw_r.astype(np.float32), np.float32)
+        assert_close(gb, gb_r.astype(np.float32), np.float32)
+        if need_gx:
+            assert_close(gx, gx_r.astype(np.float32), np.float32)
+        else:
+            assert gx is None
+        # and the unfused provider calls on the same data
+        assert_close(fast.conv2d_forward(f32[0], f32[1], *geo),
+                     ref.conv2d_forward(x, w, *geo).astype(np.float32), np.float32)
+        gx, gw = fast.conv2d_backward(f32[0], f32[1], g_r.astype(np.float32), *geo, need_gx=need_gx)
+        assert_close(gw, gw_r.astype(np.float32), np.float32)
+
+
+def test_conv_scratch_memory_is_bounded():
+    """The reused tile buffers stay within a few tiles however big the batch gets."""
+    geo = ((1, 1), ((0, 0), (0, 0)), (1, 1))
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((3, 3, 8, 16)).astype(np.float32)
+    for n in (1, 8, 64, 256):
+        x = rng.standard_normal((n, 20, 20, 8)).astype(np.float32)
+        b = np.zeros(16, np.float32)
+        y = fast.conv2d_bias_act_forward(x, w, b, "relu", *geo)
+        fast.conv2d_bias_act_backward(x, w, y, np.ones_like(y), "relu", *geo)
+    held = sum(a.nbytes for a in fast._scratch_local.bufs.values())
+    assert held <= 4 * fast.CONV_TILE_BYTES + 4 * 9 * 8 * 16 * 8
 
 
 def test_conv_impossible_config_raises():

@@ -101,6 +101,26 @@ def test_conv2d_forward_and_gradients(cfg):
     gradcheck(f, _nchw(x, layout), w, b)
 
 
+@given(conv_configs(), st.sampled_from([None, "relu", "tanh", "sigmoid"]))
+def test_conv2d_with_bias_and_activation_fused_and_reference_paths(cfg, act):
+    """The Numba provider fuses conv + bias + activation (Conv2DBiasAct); the reference does not."""
+    x = RNG.standard_normal((cfg["n"], *cfg["hw"], cfg["c"]))
+    w = RNG.standard_normal((*cfg["k"], cfg["c"], cfg["o"]))
+    b = RNG.standard_normal(cfg["o"])
+    z = conv_ref(x, w, cfg["s"], cfg["pads"], cfg["d"]) + b
+    if act == "relu":
+        assume(np.abs(z).min() > 1e-3)  # away from relu's kink for the finite differences
+    want = {None: z, "relu": np.maximum(z, 0), "tanh": np.tanh(z), "sigmoid": 1 / (1 + np.exp(-z))}[act]
+
+    def f(xx, ww, bb):
+        return F.conv2d(xx, ww, bb, cfg["s"], cfg["padding"], cfg["d"], activation=act)
+    for reference in (False, True):
+        with td.use_reference(reference):
+            np.testing.assert_allclose(f(td.Tensor(x), td.Tensor(w), td.Tensor(b)).numpy(), want,
+                                       rtol=1e-10, atol=1e-10)
+            gradcheck(f, x, w, b)
+
+
 @given(conv_configs())
 def test_conv2d_layer_both_layouts_match_functional(cfg):
     layer = nn.Conv2D(cfg["o"], cfg["k"], strides=cfg["s"], padding=cfg["padding"], dilation_rate=cfg["d"],
@@ -242,7 +262,7 @@ SPECS = [
            ["SoftmaxCrossEntropy"], wrt=[0]),
 ]
 # Conv2D, Conv2DTranspose, MaxPool2D and AvgPool2D are gradchecked by the hypothesis tests above.
-EXTRA_COVERED = {"Conv2D", "Conv2DTranspose", "MaxPool2D", "AvgPool2D"}
+EXTRA_COVERED = {"Conv2D", "Conv2DTranspose", "MaxPool2D", "AvgPool2D", "Conv2DBiasAct"}
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)

@@ -85,3 +85,32 @@ def bias_act_bwd(y, gy, act, gx, gb):
             total[c] += acc[c]
     for c in range(c_n):
         gb[c] = total[c]
+
+
+@njit(cache=True, nogil=True)
+def bias_act_fwd_inplace(y, b, act):
+    """``y = act(y + b)`` in place.  (:func:`bias_act_fwd` with ``x is y`` would work too, but
+    LLVM then cannot rule out a partial overlap and runs it unvectorised, 2.5x slower.)"""
+    m, c_n = y.shape
+    if act == 0:
+        for r in range(m):
+            for c in range(c_n):
+                y[r, c] += b[c]
+    elif act == 1:
+        for r in range(m):
+            for c in range(c_n):
+                v = y[r, c] + b[c]
+                y[r, c] = v if v > 0 else 0
+    elif act == 2:
+        for r in range(m):
+            for c in range(c_n):
+                v = y[r, c] + b[c]
+                if v >= 0:
+                    y[r, c] = 1 / (1 + math.exp(-v))
+                else:
+                    e = math.exp(v)
+                    y[r, c] = e / (1 + e)
+    else:
+        for r in range(m):
+            for c in range(c_n):
+                y[r, c] = math.tanh(y[r, c] + b[c])

@@ -15,6 +15,7 @@ Tensor([[1., 1., 1.],
 import math
 
 from .. import core
+from ..backends import kernels_for
 from ..core import functional as T
 from ..core.random import get_rng
 from ..core.tensor import Tensor, as_tensor
@@ -63,9 +64,17 @@ def _from_nhwc(y, data_format):
     return y if data_format == "channels_last" else T.transpose(y, (0, 3, 1, 2))
 
 
+FUSABLE_ACTIVATIONS = (None, "linear", "relu", "tanh")
+
+
 def conv2d(x, kernel, bias=None, stride=1, padding="valid", dilation=1, data_format="channels_last",
-           name="conv2d"):
-    """2-d convolution (cross-correlation). kernel is (KH, KW, C_in, C_out) in both layouts."""
+           name="conv2d", activation=None):
+    """2-d convolution (cross-correlation). kernel is (KH, KW, C_in, C_out) in both layouts.
+
+    With a bias and an activation in ``FUSABLE_ACTIVATIONS``, providers that have a fused
+    convolution + bias + activation kernel (the Numba one) run it in one pass; other activations
+    are applied after (softmax/sigmoid keep their logits, see layers.base.activate).
+    """
     x = as_tensor(x)
     _check_image(x, name, data_format)
     xh = _to_nhwc(x, data_format)
@@ -79,9 +88,14 @@ def conv2d(x, kernel, bias=None, stride=1, padding="valid", dilation=1, data_for
         if n + lo + hi < (k - 1) * d + 1:
             raise ValueError(f"{name}: kernel {(kh, kw)} (dilation {dilation}) is larger than the padded input "
                              f"{(xh.shape[1] + sum(pads[0]), xh.shape[2] + sum(pads[1]))} of input shape {tuple(x.shape)}")
-    y = ops.Conv2D.apply(xh, kernel, stride=stride, padding=pads, dilation=dilation)
-    if bias is not None:
-        y = y + bias
+    if (bias is not None and activation in FUSABLE_ACTIVATIONS
+            and hasattr(kernels_for(xh.data), "conv2d_bias_act_forward")):
+        y = ops.Conv2DBiasAct.apply(xh, kernel, bias, stride=stride, padding=pads, dilation=dilation,
+                                    act=activation or "linear")
+    else:
+        from .layers.base import activate
+        y = activate(ops.Conv2D.apply(xh, kernel, stride=stride, padding=pads, dilation=dilation),
+                     activation, bias)
     return _from_nhwc(y, data_format)
 
 

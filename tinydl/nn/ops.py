@@ -29,6 +29,26 @@ class Conv2D(Function):
             need_gx=self.needs_grad[0], need_gw=self.needs_grad[1])
 
 
+class Conv2DBiasAct(Function):
+    """act(conv2d(x, w) + b) in one pass, for providers that have it (the Numba one): the bias
+    and activation are applied tile by tile while the output is in cache."""
+
+    def __init__(self, stride, padding, dilation, act):
+        self.stride, self.padding, self.dilation, self.act = stride, padding, dilation, act
+
+    def forward(self, x, w, b):
+        self.kernels = kernels_for(x)
+        self.x, self.w = _contig(x), _contig(w)
+        self.y = self.kernels.conv2d_bias_act_forward(self.x, self.w, b, self.act, self.stride,
+                                                      self.padding, self.dilation)
+        return self.y
+
+    def backward(self, g):
+        return self.kernels.conv2d_bias_act_backward(
+            self.x, self.w, self.y, _contig(g), self.act, self.stride, self.padding, self.dilation,
+            need_gx=self.needs_grad[0], need_gw=self.needs_grad[1], need_gb=self.needs_grad[2])
+
+
 class Conv2DTranspose(Function):
     """The adjoint of Conv2D: x (N, h, w, C_in) -> (N, H, W, C_out) with kernel (KH, KW, C_out, C_in)."""
 

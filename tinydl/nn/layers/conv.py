@@ -74,8 +74,9 @@ class Conv2D(Layer):
         x = T._t(x)
         self._check_input(x)
         xh = F._to_nhwc(x, self.data_format)
-        y = F.conv2d(xh, self.kernel, None, self.strides, self.padding, self.dilation_rate, name=self.name)
-        return F._from_nhwc(activate(y, self.activation, self.bias), self.data_format)
+        y = F.conv2d(xh, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate, name=self.name,
+                     activation=self.activation)
+        return F._from_nhwc(y, self.data_format)
 
 
 class Conv2d(Conv2D):
