@@ -22,6 +22,9 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
+    # Tests start subprocesses in other folders: a relative TINYDL_DATA must not change meaning.
+    if os.environ.get("TINYDL_DATA"):
+        os.environ["TINYDL_DATA"] = os.path.abspath(os.environ["TINYDL_DATA"])
     if config.getoption("--backend") == "gpu":
         import tinydl
         tinydl.set_backend("gpu")
