@@ -437,6 +437,53 @@ def test_weight_conversion_helpers_round_trip():
 
 
 # ============================================================ long sequences, stateful layers
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("cls,kw", [(R.LSTM, {}), (R.LSTM, {"recurrent_activation": "tanh"}),
+                                    (R.LSTM, {"activation": "relu"}), (R.GRU, {}),
+                                    (R.GRU, {"recurrent_activation": "tanh"})],
+                         ids=lambda v: getattr(v, "__name__", str(v)))
+def test_scan_kernels_match_numpy_path(cls, kw, dtype):
+    """The Numba gate kernels of the CPU scans and the NumPy path (use_reference) agree."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((4, 7, 5)).astype(dtype)
+    s0 = [rng.uniform(-1, 1, (4, 6)).astype(dtype) for _ in range(2 if cls is R.LSTM else 1)]
+    td.manual_seed(3)
+    layer = cls(6, return_sequences=True, return_state=True, dtype=dtype, **kw)
+    results = []
+    for ref in (False, True):
+        for p in layer.parameters():
+            p.grad = None
+        with td.backends.use_reference(ref):
+            xt = td.Tensor(x, requires_grad=True)
+            sts = [td.Tensor(s, requires_grad=True) for s in s0]
+            out = _concat_outputs(layer(xt, initial_state=sts))
+            proj = np.random.default_rng(12).standard_normal(out.shape).astype(dtype)
+            (out * td.Tensor(proj)).sum().backward()
+        results.append([out.numpy(), xt.grad.numpy()] + [s.grad.numpy() for s in sts]
+                       + [p.grad.numpy() for p in layer.parameters()])
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype == "float32" else dict(rtol=1e-10, atol=1e-11)
+    for a, b in zip(*results):
+        assert a.dtype == np.dtype(dtype)
+        np.testing.assert_allclose(a, b, **tol)
+
+
+def test_float32_tanh_kernel_is_within_float32_rounding():
+    """The LSTM forward kernel's own (vectorisable) tanh: within 0.53 ulp of the exact value."""
+    from tinydl.kernels.cpu import recurrent as K
+    x = np.concatenate([np.linspace(-12, 12, 400001), [0.0, -0.0, 1e-30, -1e-40, 4.5, -8.99, 9.5]])
+    x = x.astype(np.float32)
+    y = np.empty_like(x)
+    K.tanh32(x, y)
+    exact = np.tanh(x.astype(np.float64))
+    ulp = np.abs(y - exact) / np.spacing(np.abs(exact).astype(np.float32))
+    assert ulp.max() <= 0.53
+    assert (np.diff(y[:400001]) >= 0).all() and np.abs(y).max() <= 1
+    special = np.array([np.nan, np.inf, -np.inf], np.float32)
+    out = np.empty_like(special)
+    K.tanh32(special, out)
+    assert np.isnan(out[0]) and out[1] == 1 and out[2] == -1
+
+
 def test_bptt_through_1000_steps():
     rng = np.random.default_rng(6)
     x = rng.standard_normal((2, 1000, 3)).astype(np.float32)

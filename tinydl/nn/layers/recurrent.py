@@ -11,9 +11,12 @@ How a sequence is computed
    ``xp = x @ kernel + bias``, shape (T, N, G*units) with G = 1, 4 or 3 gates.
 2. The recurrence runs over time in ONE op (``RNNScan``, ``LSTMScan``, ``GRUScan``): per step a
    single ``h @ recurrent_kernel`` (all gates at once), the gate nonlinearities and the state
-   update, in NumPy; its backward is the hand-written backpropagation through time (a reverse loop
-   of one ``dz @ recurrent_kernel.T`` per step; the recurrent-kernel gradient is one big matmul at
-   the end). Memory is linear in T (the gate activations are saved), and the autograd graph has a
+   update (on CPU arrays the LSTM/GRU gate math runs in Numba kernels,
+   ``tinydl.kernels.cpu.recurrent``, around the matmuls; CuPy arrays and
+   ``tinydl.backends.use_reference()`` run the NumPy code); its backward is the hand-written
+   backpropagation through time (a reverse loop of one ``dz @ recurrent_kernel.T`` per step; the
+   recurrent-kernel gradient is one big matmul at the end). Memory is linear in T (the gate
+   activations are saved), and the autograd graph has a
    handful of nodes whatever T is: 1,000 steps are no problem.
    ``fused=False`` (or an activation the scans don't know) composes tinydl ops per time step
    instead: the readable reference, used by the tests to cross-check the scans. Its backward is
@@ -96,6 +99,27 @@ def _contig(a):
     return get_array_module(a).ascontiguousarray(a)
 
 
+# The CPU path of the LSTM and GRU scans runs each step's gate math in one Numba kernel
+# (tinydl.kernels.cpu.recurrent) around the BLAS matmul; CuPy arrays and
+# ``tinydl.backends.use_reference()`` keep the NumPy code below.
+_ACT_CODES = {"linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3}
+
+
+def _kernels_for(*arrays):
+    """The recurrent Numba kernels module if these arrays take the kernel path, else None."""
+    from ... import backends
+    if backends.reference_forced():
+        return None
+    dt = arrays[0].dtype
+    for a in arrays:
+        if backends.is_gpu_array(a) or not isinstance(a, np.ndarray) or a.dtype != dt:
+            return None
+    if dt not in (np.float32, np.float64):
+        return None
+    from ...kernels.cpu import recurrent  # lazily: loading Numba costs ~0.5 s
+    return recurrent
+
+
 # ---------------------------------------------------------------------------------------------
 # The scans: whole-sequence recurrences, forward and backward by hand. Time-major arrays.
 class RNNScan(Function):
@@ -153,6 +177,9 @@ class LSTMScan(Function):
         self.act, self.ract = _act_name(activation), _act_name(recurrent_activation)
 
     def forward(self, xp_, u, h0, c0):
+        kern = _kernels_for(xp_, u, h0, c0) if {self.act, self.ract} <= {"sigmoid", "tanh"} else None
+        if kern is not None:
+            return self._forward_kernel(kern, xp_, u, h0, c0)
         xp = get_array_module(xp_)
         act, ract = _ACT[self.act][0], _ACT[self.ract][0]
         xs = _contig(xp_)
@@ -176,7 +203,56 @@ class LSTMScan(Function):
         self.u, self.h0, self.c0, self.gates, self.tcs, self.out = u, h0, c0, gates, tcs, out
         return out
 
+    def _forward_kernel(self, kern, xs, u, h0, c0):
+        a, ra = _ACT_CODES[self.act], _ACT_CODES[self.ract]
+        xs, u, h0, c0 = (np.ascontiguousarray(v) for v in (xs, u, h0, c0))
+        steps, n, g4 = xs.shape
+        hd = g4 // 4
+        gates = np.empty(xs.shape, dtype=xs.dtype)
+        out = np.empty((steps, n, 2 * hd), dtype=xs.dtype)  # [h | c]
+        tcs = np.empty((steps, n, hd), dtype=xs.dtype)
+        hu = np.empty((n, g4), dtype=xs.dtype)
+        # the kernels read the previous state as one C-contiguous (N, 2H) [h | c] block
+        prev = np.concatenate([h0, c0], axis=1)
+        for t in range(steps):
+            np.matmul(prev[:, :hd], u, out=hu)
+            if xs.dtype == np.float32:  # the whole step in one kernel (its own vectorised tanh)
+                kern.lstm_fwd_step32(xs[t], hu, prev, a, ra, gates[t], out[t], tcs[t])
+            else:
+                kern.lstm_fwd_pre(xs[t], hu, a, ra)
+                np.tanh(hu, out=hu)
+                kern.lstm_fwd_post(hu, prev, a, ra, gates[t], out[t])
+                np.tanh(out[t, :, hd:], out=tcs[t])
+                np.multiply(gates[t, :, 3 * hd:], tcs[t], out=out[t, :, :hd])
+            prev = out[t]
+        self.prev0 = np.concatenate([h0, c0], axis=1)
+        self.kern = kern
+        self.u, self.h0, self.c0, self.gates, self.tcs, self.out = u, h0, c0, gates, tcs, out
+        return out
+
+    def _backward_kernel(self, kern, g):
+        a, ra = _ACT_CODES[self.act], _ACT_CODES[self.ract]
+        gates, tcs, out = self.gates, self.tcs, self.out
+        g = np.ascontiguousarray(g, dtype=gates.dtype)
+        steps, n, g4 = gates.shape
+        hd = g4 // 4
+        dz = np.empty(gates.shape, dtype=gates.dtype)
+        dh_next = np.zeros((n, hd), dtype=gates.dtype)
+        dc_next = np.zeros((n, hd), dtype=gates.dtype)
+        ut = np.ascontiguousarray(self.u.T)
+        for t in range(steps - 1, -1, -1):
+            prev = out[t - 1] if t > 0 else self.prev0
+            kern.lstm_bwd_step(g[t], dh_next, dc_next, gates[t], tcs[t], prev, a, ra, dz[t])
+            np.matmul(dz[t], ut, out=dh_next)
+        du = None
+        if self.needs_grad[1]:
+            du = _hprev_t(self.h0, out[:, :, :hd]) @ dz.reshape(-1, g4)
+        return dz, du, dh_next, dc_next
+
     def backward(self, g):
+        kern = getattr(self, "kern", None)
+        if kern is not None:
+            return self._backward_kernel(kern, g)
         xp = get_array_module(g)
         dact, dract = _ACT[self.act][1], _ACT[self.ract][1]
         gates, tcs, out, u = self.gates, self.tcs, self.out, self.u
@@ -218,6 +294,12 @@ class GRUScan(Function):
         self.act, self.ract = _act_name(activation), _act_name(recurrent_activation)
 
     def forward(self, xp_, u, b, h0):
+        # CPU: float32 with sigmoid/tanh runs a whole-step kernel; otherwise the forward is NumPy
+        # (its tanh is SIMD) and only the backward runs the gate math in a kernel
+        self.kern = _kernels_for(xp_, u, b, h0)
+        if (self.kern is not None and xp_.dtype == np.float32
+                and {self.act, self.ract} <= {"sigmoid", "tanh"}):
+            return self._forward_kernel32(self.kern, xp_, u, b, h0)
         xp = get_array_module(xp_)
         act, ract = _ACT[self.act][0], _ACT[self.ract][0]
         xs = _contig(xp_)
@@ -239,7 +321,47 @@ class GRUScan(Function):
         self.u, self.h0, self.zr, self.cand, self.hph, self.hs = u, h0, zr, cand, hph, hs
         return hs
 
+    def _forward_kernel32(self, kern, xs, u, b, h0):
+        a, ra = _ACT_CODES[self.act], _ACT_CODES[self.ract]
+        xs, u, b, h0 = (np.ascontiguousarray(v) for v in (xs, u, b, h0))
+        steps, n, g3 = xs.shape
+        hd = g3 // 3
+        zr = np.empty((steps, n, 2 * hd), dtype=xs.dtype)
+        cand = np.empty((steps, n, hd), dtype=xs.dtype)
+        hph = np.empty((steps, n, hd), dtype=xs.dtype)
+        hs = np.empty((steps, n, hd), dtype=xs.dtype)
+        hp = np.empty((n, g3), dtype=xs.dtype)
+        h = h0
+        for t in range(steps):
+            np.matmul(h, u, out=hp)
+            kern.gru_fwd_step32(xs[t], hp, b, h, a, ra, zr[t], cand[t], hph[t], hs[t])
+            h = hs[t]
+        self.u, self.h0, self.zr, self.cand, self.hph, self.hs = u, h0, zr, cand, hph, hs
+        return hs
+
+    def _backward_kernel(self, kern, g):
+        a, ra = _ACT_CODES[self.act], _ACT_CODES[self.ract]
+        zr, cand, hph, hs = self.zr, self.cand, self.hph, self.hs
+        g = np.ascontiguousarray(g, dtype=hs.dtype)
+        steps, n, hd = hs.shape
+        dxp = np.empty((steps, n, 3 * hd), dtype=hs.dtype)
+        dhp = np.empty((steps, n, 3 * hd), dtype=hs.dtype)
+        dh_next = np.zeros((n, hd), dtype=hs.dtype)
+        tmp = np.empty((n, hd), dtype=hs.dtype)
+        ut = np.ascontiguousarray(self.u.T)
+        for t in range(steps - 1, -1, -1):
+            h_prev = hs[t - 1] if t > 0 else self.h0
+            kern.gru_bwd_step(g[t], dh_next, zr[t], cand[t], hph[t], h_prev, a, ra, dxp[t], dhp[t])
+            np.matmul(dhp[t], ut, out=tmp)
+            dh_next += tmp
+        du = _hprev_t(self.h0, hs) @ dhp.reshape(-1, 3 * hd) if self.needs_grad[1] else None
+        db = dhp.sum(axis=(0, 1)) if self.needs_grad[2] else None
+        return dxp, du, db, dh_next
+
     def backward(self, g):
+        kern = getattr(self, "kern", None)
+        if kern is not None:
+            return self._backward_kernel(kern, g)
         xp = get_array_module(g)
         dact, dract = _ACT[self.act][1], _ACT[self.ract][1]
         zr, cand, hph, hs, u = self.zr, self.cand, self.hph, self.hs, self.u
