@@ -4,6 +4,9 @@ conv          im2col / col2im for NHWC convolution (the matrix products stay in 
 pool          max and average pooling, forward and backward
 activation    fused bias + activation, forward and backward (with the bias gradient)
 softmax_xent  softmax + cross-entropy, forward and backward
+recurrent     LSTM / GRU step gate math, forward and backward (and a float32 tanh)
+elementwise   GELU (tanh form), forward and backward, called by core.ops.elementwise.GELU
+layernorm     fused layer normalization over the last axis, forward and backward
 
 This package file imports nothing, so that importing the package never loads Numba;
 the submodules do.

@@ -154,16 +154,31 @@ _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 
 class GELU(Function):
     """x * Phi(x). ``approximate='tanh'`` uses the tanh formula (faster, as GPT-2 does);
-    ``'none'`` the exact normal CDF (erf evaluated per element: slower)."""
+    ``'none'`` the exact normal CDF (erf evaluated per element: slower). The tanh form runs the
+    fused Numba kernels of ``tinydl.kernels.cpu.elementwise`` on C-contiguous CPU NumPy
+    float32/float64 arrays; CuPy arrays and ``tinydl.use_reference()`` take the NumPy code."""
 
     def __init__(self, approximate="none"):
         if approximate not in ("none", "tanh"):
             raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
+    def _kernel_for(self, a):
+        """The fused Numba GELU-tanh kernels if ``a`` takes the kernel path, else None."""
+        from ... import backends
+        if (self.approximate != "tanh" or backends.reference_forced() or type(a) is not np.ndarray
+                or a.dtype not in (np.float32, np.float64) or not a.flags.c_contiguous):
+            return None
+        from ...kernels.cpu import elementwise  # lazily: loading Numba costs ~0.5 s
+        return elementwise
+
     def forward(self, a):
         xp = get_array_module(a)
         self.a = a
+        self.kernel = self._kernel_for(a)
+        if self.kernel is not None:  # one fused pass: y and the saved tanh
+            y, self.t = self.kernel.gelu_tanh_forward(a)
+            return y
         if self.approximate == "tanh":
             self.t = xp.tanh(_SQRT_2_OVER_PI * (a + 0.044715 * (a * a * a)))  # a*a*a: far faster than a**3
             return 0.5 * a * (1 + self.t)
@@ -174,6 +189,9 @@ class GELU(Function):
     def backward(self, g):
         xp = get_array_module(g)
         a = self.a
+        if (self.kernel is not None and type(g) is np.ndarray and g.dtype == a.dtype
+                and g.shape == a.shape):
+            return self.kernel.gelu_tanh_backward(a, self.t, g)
         if self.approximate == "tanh":
             dinner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * a * a)
             return g * (0.5 * (1 + self.t) + 0.5 * a * (1 - self.t * self.t) * dinner)

@@ -1,0 +1,85 @@
+"""Fused layer normalization over the last axis, forward and backward.
+
+Rows are the leading axes flattened: ``x`` is viewed as ``(N, D)``.  Per row the forward
+computes the mean and the biased variance (two passes over the row, accumulated in float64),
+``rstd = 1 / sqrt(var + eps)`` and ``y = (x - mean) * rstd * gamma + beta``, saving only
+``mean`` and ``rstd`` (``xhat`` is recomputed in the backward).  The backward computes, per row,
+``dxhat = g * gamma``, its sum and its dot with ``xhat``, then
+``dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))``, and accumulates
+``dgamma = sum(g * xhat)`` and ``dbeta = sum(g)`` over the rows in float64.  Serial, no
+fastmath: results differ from the NumPy path of :class:`tinydl.nn.layers.layernorm.LayerNormOp`
+by float rounding only.
+"""
+import math
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, error_model="numpy")
+def _ln_fwd(x, gamma, beta, eps, y, mean, rstd):
+    n, d = x.shape
+    for i in range(n):
+        s = 0.0
+        for j in range(d):
+            s += np.float64(x[i, j])
+        mu = s / d
+        v = 0.0
+        for j in range(d):
+            c = np.float64(x[i, j]) - mu
+            v += c * c
+        r = 1.0 / math.sqrt(v / d + eps)
+        mean[i] = mu
+        rstd[i] = r
+        for j in range(d):
+            y[i, j] = (np.float64(x[i, j]) - mu) * r * gamma[j] + beta[j]
+
+
+@njit(cache=True, error_model="numpy")
+def _ln_bwd(x, g, gamma, mean, rstd, want_dx, dx, dgamma, dbeta):
+    n, d = x.shape
+    for i in range(n):
+        mu = mean[i]
+        r = rstd[i]
+        s1 = 0.0
+        s2 = 0.0
+        for j in range(d):
+            gj = np.float64(g[i, j])
+            xh = (np.float64(x[i, j]) - mu) * r
+            dxh = gj * gamma[j]
+            s1 += dxh
+            s2 += dxh * xh
+            dgamma[j] += gj * xh
+            dbeta[j] += gj
+        if want_dx:
+            m1 = s1 / d
+            m2 = s2 / d
+            for j in range(d):
+                xh = (np.float64(x[i, j]) - mu) * r
+                dx[i, j] = r * (np.float64(g[i, j]) * gamma[j] - m1 - xh * m2)
+
+
+def layernorm_forward(x, gamma, beta, eps):
+    """``(y, mean, rstd)`` for a C-contiguous ``x`` normalized over its last axis; ``gamma`` and
+    ``beta`` are float64 vectors of the last axis's length; ``mean``/``rstd`` float64, one per row."""
+    d = x.shape[-1]
+    x2 = x.reshape(-1, d)
+    n = x2.shape[0]
+    y = np.empty_like(x)
+    mean = np.empty(n, np.float64)
+    rstd = np.empty(n, np.float64)
+    _ln_fwd(x2, gamma, beta, float(eps), y.reshape(-1, d), mean, rstd)
+    return y, mean, rstd
+
+
+def layernorm_backward(x, g, gamma, mean, rstd, want_dx=True):
+    """``(dx, dgamma, dbeta)``: ``dx`` like ``x`` (None unless ``want_dx``), the others float64
+    vectors of the last axis's length."""
+    d = x.shape[-1]
+    x2 = x.reshape(-1, d)
+    g2 = np.ascontiguousarray(g).reshape(-1, d)
+    dx = np.empty_like(x) if want_dx else np.empty((1, d), x.dtype)
+    dgamma = np.zeros(d, np.float64)
+    dbeta = np.zeros(d, np.float64)
+    _ln_bwd(x2, g2, gamma, mean, rstd, want_dx, dx.reshape(-1, d), dgamma, dbeta)
+    return (dx if want_dx else None), dgamma, dbeta
