@@ -11,8 +11,6 @@ its output Tensor, so graphs contain no reference cycles and free themselves whe
 import contextlib
 import traceback
 
-import numpy as np
-
 from .. import backends
 
 OPS = {}  # name -> Function subclass: the inventory that the gradient tests must cover

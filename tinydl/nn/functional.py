@@ -12,17 +12,15 @@ Tensor([[1., 1., 1.],
         [1., 1., 1.],
         [1., 1., 1.]], dtype=float64)
 """
-import math
-
-from .. import core
 from ..backends import kernels_for
 from ..core import functional as T
 from ..core.random import get_rng
 from ..core.tensor import Tensor, as_tensor
 from . import ops
-from .losses import (mean_squared_error, mean_absolute_error, binary_crossentropy,
-                     categorical_crossentropy, sparse_categorical_crossentropy, cross_entropy,
-                     mse_loss, l1_loss, binary_cross_entropy, binary_cross_entropy_with_logits, nll_loss)
+from .losses import (  # noqa: F401 - the losses are part of nn.functional, as in PyTorch
+    mean_squared_error, mean_absolute_error, binary_crossentropy, categorical_crossentropy,
+    sparse_categorical_crossentropy, cross_entropy, mse_loss, l1_loss, binary_cross_entropy,
+    binary_cross_entropy_with_logits, nll_loss)
 
 
 def pair(v):

@@ -1,9 +1,8 @@
 """Layer: a Module with Keras's conveniences (input_shape hints, trainable, get/set_weights)."""
 import numpy as np
 
-from ...backends import get_array_module
+from ...backends import get_array_module, to_host
 
-from ...core import functional as T
 from ..module import Module
 from .. import functional as F
 from .. import init, regularizers
@@ -47,10 +46,8 @@ class Layer(Module):
 
     def weights_list(self):
         """Keras's weight order: parameters, then buffers (e.g. moving statistics)."""
-        out = [p.numpy() for p in self._parameters.values()]
-        out += [np.asarray(getattr(self, b)) if not hasattr(getattr(self, b), "get") else getattr(self, b).get()
-                for b in self._buffers]
-        return out
+        return ([p.numpy() for p in self._parameters.values()]
+                + [to_host(getattr(self, b)) for b in self._buffers])
 
     def get_weights(self):
         return [np.array(w, copy=True) for w in self.weights_list()]
