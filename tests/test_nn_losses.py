@@ -104,6 +104,55 @@ def test_softmax_output_loss_uses_logits_exactly():
     assert L.sparse_categorical_crossentropy([2], probs).item() == pytest.approx(direct, rel=1e-12)
 
 
+def test_logits_registry_frees_with_the_probabilities_and_makes_no_cycle():
+    import gc
+    import weakref
+    from tinydl.nn import logits as registry
+    layer = nn.Dense(3, activation="softmax")
+    x = td.Tensor(np.array([[1e4, -1e4, 0.0]], np.float32))
+    gc.disable()
+    try:
+        probs = layer(x)
+        z = registry.logits_of(probs, "softmax")
+        assert z is not None and registry.logits_of(probs, "sigmoid") is None
+        assert registry.logits_of(td.Tensor(probs.numpy()), "softmax") is None  # a copy has no logits
+        entries, z_ref = len(registry._entries), weakref.ref(z)
+        del z, probs  # reference counting alone frees both: nothing refers back to the probabilities
+        assert z_ref() is None and len(registry._entries) == entries - 1
+    finally:
+        gc.enable()
+
+
+def test_logits_registry_across_threads():
+    import threading
+    from tinydl.nn import logits as registry
+    layers = [nn.Dense(4, activation=a, input_dim=3) for a in ("softmax", "sigmoid")]
+    for layer in layers:
+        layer(td.zeros(1, 3))  # built before the threads share them
+    errors = []
+
+    def work(layer):
+        try:
+            for i in range(40):
+                out = layer(td.Tensor(np.full((2, 3), float(i), np.float32)))
+                z = registry.logits_of(out, layer.activation).numpy()
+                if layer.activation == "sigmoid":
+                    expected = 1 / (1 + np.exp(-z))
+                else:
+                    expected = np.exp(z - z.max(-1, keepdims=True))
+                    expected /= expected.sum(-1, keepdims=True)
+                np.testing.assert_allclose(out.numpy(), expected, rtol=1e-5, atol=1e-7)
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(layer,)) for layer in layers * 2]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+
+
 def test_label_validation_messages():
     p = td.Tensor(np.full((4, 3), 1 / 3))
     with pytest.raises(TypeError, match="labels must be integers, got dtype float64"):

@@ -17,9 +17,7 @@ from . import functional as F
 class Tensor:
     # Make numpy defer to our reflected operators (ndarray + Tensor -> Tensor.__radd__).
     __array_ufunc__ = None
-    # _logits: (kind, logits Tensor) set by a softmax/sigmoid layer so that a cross-entropy on
-    # its probabilities can be computed stably from the logits (as Keras does).
-    __slots__ = ("data", "requires_grad", "grad", "_creator", "name", "_logits", "__weakref__")
+    __slots__ = ("data", "requires_grad", "grad", "_creator", "name", "__weakref__")
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None):
         if isinstance(data, Tensor):
@@ -33,7 +31,6 @@ class Tensor:
         self.grad = None
         self._creator = None
         self.name = None
-        self._logits = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -42,7 +39,7 @@ class Tensor:
     def _wrap(cls, array, requires_grad=False):
         """Wrap an op's result array without conversion."""
         t = cls.__new__(cls)
-        t.data, t.requires_grad, t.grad, t._creator, t.name, t._logits = array, requires_grad, None, None, None, None
+        t.data, t.requires_grad, t.grad, t._creator, t.name = array, requires_grad, None, None, None
         return t
 
     # ---- autograd -----------------------------------------------------------------------

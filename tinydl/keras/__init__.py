@@ -7,9 +7,11 @@ Change ``tensorflow`` to ``tinydl`` in a Keras program's imports and it runs::
     model = tf.keras.Sequential([tf.keras.layers.Dense(units=1, input_shape=(1,))])
 
 Submodules: ``layers`` (tinydl.nn's layers under their Keras names, ``Input``), ``models``
-(``Sequential``, ``Model``, the training loop), ``losses``, ``optimizers``, ``callbacks``,
-``metrics``, ``datasets``; ``regularizers`` and ``initializers`` are tinydl.nn's; ``utils`` has
-``to_categorical``. Nothing here implements a layer a second time.
+(``Sequential``, ``Model``), ``losses``, ``optimizers``, ``callbacks``, ``metrics``, ``datasets``;
+``regularizers`` and ``initializers`` are tinydl.nn's; ``utils`` has ``to_categorical``. Nothing
+here implements a layer a second time. A model's parts live by job: ``graph`` (Input and the
+functional graph), ``models`` (the containers), ``training`` and ``data_adapter`` (compile, fit,
+evaluate, predict), ``summary``, ``saving`` (weights and weight files).
 
 >>> import tinydl as tf
 >>> tf.keras.layers.Dense is tf.nn.Dense

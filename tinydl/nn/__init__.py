@@ -19,7 +19,3 @@ from .layers.embedding import TorchEmbedding as Embedding  # noqa: E402,F811
 from .layers.attention import scaled_dot_product_attention  # noqa: E402
 from .layers.layernorm import layer_norm  # noqa: E402
 from .layers.embedding import embedding  # noqa: E402
-# functional forms that live next to their layers (importing them from functional.py is circular)
-functional.scaled_dot_product_attention = scaled_dot_product_attention
-functional.layer_norm = layer_norm
-functional.embedding = embedding

@@ -175,6 +175,29 @@ def bias_act(x, bias, activation):
     return ops.BiasAct.apply(x, bias, act=activation)
 
 
+# The functional forms of the sequence layers. Their ops live beside their layers, which import
+# this module, so they are imported when first called.
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """PyTorch's ``F.layer_norm``: normalize over the trailing ``normalized_shape`` axes."""
+    from .layers.layernorm import layer_norm as impl
+    return impl(input, normalized_shape, weight, bias, eps)
+
+
+def embedding(ids, table, padding_idx=None):
+    """Functional lookup: rows of ``table`` (V, D) at integer ``ids`` -> (..., D)."""
+    from .layers.embedding import embedding as impl
+    return impl(ids, table, padding_idx)
+
+
+def scaled_dot_product_attention(q, k, v, mask=None, causal=False, scale=None, dropout=0.0, training=True,
+                                 return_weights=False, attn_mask=None, dropout_p=None, is_causal=None):
+    """``softmax(q k^T / sqrt(d) [masked]) v``; see ``tinydl.nn.layers.attention`` for the masks
+    (PyTorch's ``attn_mask``, ``dropout_p`` and ``is_causal`` are accepted)."""
+    from .layers.attention import scaled_dot_product_attention as impl
+    return impl(q, k, v, mask=mask, causal=causal, scale=scale, dropout=dropout, training=training,
+                return_weights=return_weights, attn_mask=attn_mask, dropout_p=dropout_p, is_causal=is_causal)
+
+
 def dropout(x, rate=0.5, training=True):
     """Inverted dropout: zero a fraction ``rate`` of the elements and scale the rest by 1/(1-rate)."""
     if not 0 <= rate < 1:

@@ -21,6 +21,7 @@ import numpy as np
 from ..core import functional as T
 from ..core.tensor import Tensor, as_tensor
 from . import ops
+from .logits import logits_of
 
 EPSILON = 1e-7
 REDUCTIONS = ("mean", "sum", "none", "sum_over_batch_size", "auto")
@@ -76,7 +77,7 @@ def _sigmoid_bce_with_logits(z, y):
 
 def binary_crossentropy(y_true, y_pred, from_logits=False, reduction="mean"):
     y_true, y_pred = _float_pair(y_true, y_pred, "binary_crossentropy")
-    logits = y_pred if from_logits else _logits_of(y_pred, "sigmoid")
+    logits = y_pred if from_logits else logits_of(y_pred, "sigmoid")
     if logits is not None:
         elem = _sigmoid_bce_with_logits(logits, y_true)
     else:
@@ -94,7 +95,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, reduction="mean"
                         "it expects one-hot float targets shaped like y_pred "
                         "(use sparse_categorical_crossentropy for integer labels)")
     y_true, y_pred = _float_pair(y_true, y_pred, "categorical_crossentropy")
-    logits = y_pred if from_logits else _logits_of(y_pred, "softmax")
+    logits = y_pred if from_logits else logits_of(y_pred, "softmax")
     if logits is not None:
         per = -T.sum(y_true * T.log_softmax(logits, axis=-1), axis=-1)
     else:
@@ -130,19 +131,13 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, reduction
     """Cross-entropy against integer class labels (N,) for predictions (N, K)."""
     y_pred = as_tensor(y_pred)
     labels = _labels(y_true, y_pred, "sparse_categorical_crossentropy")
-    logits = y_pred if from_logits else _logits_of(y_pred, "softmax")
+    logits = y_pred if from_logits else logits_of(y_pred, "softmax")
     if logits is not None:
         per = ops.SoftmaxCrossEntropy.apply(logits, Tensor._wrap(labels))
     else:
         picked = y_pred[y_pred.xp.arange(len(labels)), labels]
         per = -T.log(T.clip(picked, EPSILON, 1 - EPSILON))
     return _reduce(per, reduction, "sparse_categorical_crossentropy")
-
-
-def _logits_of(y_pred, kind):
-    """The logits a softmax/sigmoid layer attached to its output (Keras does the same)."""
-    src = getattr(y_pred, "_logits", None)
-    return src[1] if src is not None and src[0] == kind else None
 
 
 # ---- PyTorch's names and argument order: loss(input, target) --------------------------------

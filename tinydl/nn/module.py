@@ -47,6 +47,24 @@ class Parameter(Tensor):
         self.regularizer = None
 
 
+def symbolic_apply(arg):
+    """How a module applies to a symbolic argument, or None for real values.
+
+    A symbolic type (tinydl.keras's KerasTensor: a shape, no values) defines the static method
+    ``__tinydl_module_call__(module, eager_call, args, kwargs)``; calling a module on one such
+    value, or on a non-empty list/tuple of them, hands the call to it (for instance to record a
+    graph node). nn knows nothing else about the symbolic types, so nothing needs patching.
+    """
+    if isinstance(arg, (list, tuple)):
+        if not arg:
+            return None
+        apply = getattr(type(arg[0]), "__tinydl_module_call__", None)
+        if apply is None or any(getattr(type(a), "__tinydl_module_call__", None) is not apply for a in arg[1:]):
+            return None
+        return apply
+    return getattr(type(arg), "__tinydl_module_call__", None)
+
+
 class Module:
     """Base class: assign Parameters and Modules as attributes and they are registered.
 
@@ -93,14 +111,11 @@ class Module:
         self._buffers[name] = True
 
     # ---- calling ------------------------------------------------------------------------------
-    # tinydl.keras installs a handler for its symbolic KerasTensors (the functional API), so that
-    # calling any layer on one records a graph node instead of computing. None until then.
-    symbolic_handler = None
-
     def __call__(self, *args, **kwargs):
-        handler = Module.symbolic_handler
-        if handler is not None and args and handler.is_symbolic(args[0]):
-            return handler.call(self, Module.call_eager, args, kwargs)
+        if args:
+            apply = symbolic_apply(args[0])
+            if apply is not None:
+                return apply(self, Module.call_eager, args, kwargs)
         return self.call_eager(*args, **kwargs)
 
     def call_eager(self, *args, **kwargs):

@@ -6,11 +6,16 @@ from ...backends import get_array_module, to_host
 from ..module import Module
 from .. import functional as F
 from .. import init, regularizers
+from ..logits import remember_logits
 
 
 class Layer(Module):
     """Base of tinydl's layers. Accepts Keras's ``name``, ``input_shape``/``input_dim``,
     ``dtype`` and ``trainable`` keyword arguments."""
+
+    # True for layers whose inputs are integer indices (Embedding): a Keras model keeps integer
+    # data fed to such a layer as it is, instead of casting it to the model's float dtype.
+    integer_inputs = False
 
     def __init__(self, name=None, input_shape=None, input_dim=None, dtype="float32", trainable=True,
                  batch_input_shape=None):
@@ -91,5 +96,5 @@ def activate(z, activation, bias=None):
         return z
     out = fn(z)
     if activation in ("softmax", "sigmoid"):
-        out._logits = (activation, z)
+        remember_logits(out, activation, z)
     return out

@@ -3,6 +3,7 @@ import numpy as np
 
 from ...core import functional as T
 from .. import functional as F
+from ..logits import remember_logits
 from .base import Layer, activate
 
 
@@ -149,7 +150,7 @@ class Softmax(Layer):
         x = T._t(x)
         out = T.softmax(x, self.axis)
         if self.axis in (-1, x.ndim - 1):
-            out._logits = ("softmax", x)
+            remember_logits(out, "softmax", x)
         return out
 
 

@@ -94,6 +94,8 @@ class Embedding(Layer):
     boolean array, for the attention layers' masks); the lookup itself is unchanged.
     """
 
+    integer_inputs = True
+
     def __init__(self, input_dim=None, output_dim=None, embeddings_initializer="uniform", embeddings_regularizer=None,
                  mask_zero=False, padding_idx=None, num_embeddings=None, embedding_dim=None, **kwargs):
         kwargs.pop("input_length", None)  # Keras 2's argument; not needed

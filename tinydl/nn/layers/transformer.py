@@ -92,6 +92,8 @@ def _normal_002(shape, dtype):
 class TransformerLM(Layer):
     """A GPT-style causal language model over integer tokens (N, T) -> logits (N, T, vocab)."""
 
+    integer_inputs = True  # token ids
+
     def __init__(self, vocab_size, block_size, dim=128, num_heads=4, num_layers=4, ff_dim=None, dropout=0.0,
                  **kwargs):
         super().__init__(**kwargs)
