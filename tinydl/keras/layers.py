@@ -42,8 +42,8 @@ Convolution2D = Conv2D
 __all__ = ["Layer", "Input", "InputLayer", "KerasTensor", "Dense", "Flatten", "Reshape", "Dropout",
            "Activation", "ReLU", "LeakyReLU", "Softmax", "Conv2D", "Conv2DTranspose", "MaxPooling2D",
            "AveragePooling2D", "GlobalAveragePooling2D", "BatchNormalization", "MaxPool2D", "AvgPool2D",
-           "GlobalAvgPool2D", "Convolution2D", "LSTM", "GRU", "Embedding", "Concatenate", "Add", "Subtract", "Multiply", "Average",
-           "Lambda", "concatenate", "add", "subtract", "multiply", "average"]
+           "GlobalAvgPool2D", "Convolution2D", "LSTM", "GRU", "Embedding", "Concatenate", "Add", "Subtract",
+           "Multiply", "Average", "Lambda", "concatenate", "add", "subtract", "multiply", "average"]
 
 
 # ---- small layers tinydl.nn does not have ----------------------------------------------------------
