@@ -43,22 +43,14 @@ def timings(fn, repeat):
 
 
 def conv_bias_relu(p, x, w, b):
-    """relu(conv(x, w) + b): the provider's fused entry point when it has one (numba_cpu),
-    else its two primitives (the reference)."""
-    fused = getattr(p, "conv2d_bias_act_forward", None)
-    if fused is not None:
-        return fused(x, w, b, "relu", *VALID)
-    return p.bias_act_forward(p.conv2d_forward(x, w, *VALID), b, "relu")
+    """relu(conv(x, w) + b) through the provider's fused entry point (the reference composes
+    its two primitives there)."""
+    return p.conv2d_bias_act_forward(x, w, b, "relu", *VALID)
 
 
 def conv_bias_relu_backward(p, x, w, y, gy, need_gx=True):
     """(gx, gw, gb) of :func:`conv_bias_relu` from its output ``y``."""
-    fused = getattr(p, "conv2d_bias_act_backward", None)
-    if fused is not None:
-        return fused(x, w, y, gy, "relu", *VALID, need_gx=need_gx)
-    g, gb = p.bias_act_backward(y, gy, "relu")
-    gx, gw = p.conv2d_backward(x, w, g, *VALID, need_gx=need_gx)
-    return gx, gw, gb
+    return p.conv2d_bias_act_backward(x, w, y, gy, "relu", *VALID, need_gx=need_gx)
 
 
 def cases(batch, dtype, rng):

@@ -55,8 +55,8 @@ def timed(step, warmup, repeats):
 def tinydl_lstm():
     import numpy as np
     from tinydl import nn, optim
-    from tinydl.nn.layers.embedding import Embedding
-    from tinydl.nn.layers.recurrent import LSTM
+    from tinydl.nn.layers import KerasEmbedding as Embedding
+    from tinydl.nn.layers import KerasLSTM as LSTM
 
     emb, lstm, head = Embedding(VOCAB, 64), LSTM(256, return_sequences=True), nn.Dense(VOCAB)
     rng = np.random.default_rng(0)

@@ -50,8 +50,8 @@ def main(argv=None):
     import numpy as np
     import tinydl
     from tinydl import nn, optim
-    from tinydl.nn.layers.embedding import Embedding
-    from tinydl.nn.layers.recurrent import LSTM
+    from tinydl.nn.layers import KerasEmbedding as Embedding
+    from tinydl.nn.layers import KerasLSTM as LSTM
     from tinydl.text import CharTokenizer, generate, load_tinyshakespeare, split_ids, stream_batches
 
     class CharLSTM(nn.Module):

@@ -42,7 +42,8 @@ def main(argv=None):
     import numpy as np
     import tinydl
     from tinydl import nn, optim
-    from tinydl.nn.layers.embedding import Embedding, PositionalEmbedding
+    from tinydl.nn.layers import KerasEmbedding as Embedding
+    from tinydl.nn.layers.embedding import PositionalEmbedding
     from tinydl.nn.layers.layernorm import LayerNormalization
     from tinydl.nn.layers.transformer import TransformerBlock
 

@@ -195,6 +195,26 @@ def test_conv2d_against_reference(cp, ref, case, dtype):
     close(cp, gw2, gw_ref, dtype)
 
 
+@gpu_test
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("act", ["relu", "tanh"])
+def test_conv2d_bias_act_against_reference(cp, ref, act, dtype):
+    n, h, w, c, o, kh, kw, s, p, d = CONV_CASES[1]
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((n, h, w, c)).astype(dtype)
+    wt = rng.standard_normal((kh, kw, c, o)).astype(dtype)
+    b = rng.standard_normal(o).astype(dtype)
+    y_ref = ref.conv2d_bias_act_forward(x, wt, b, act, s, p, d)
+    xg, wg = cp.asarray(x), cp.asarray(wt)
+    y = gpu.conv2d_bias_act_forward(xg, wg, cp.asarray(b), act, s, p, d)
+    close(cp, y, y_ref, dtype)
+    gy = rng.standard_normal(y_ref.shape).astype(dtype)
+    want = ref.conv2d_bias_act_backward(x, wt, y_ref, gy, act, s, p, d)
+    got = gpu.conv2d_bias_act_backward(xg, wg, y, cp.asarray(gy), act, s, p, d)
+    for g, wnt in zip(got, want):
+        close(cp, g, wnt, dtype)
+
+
 # (N, H, W, C, pool, stride, padding)
 POOL_CASES = [
     (2, 6, 6, 3, (2, 2), (2, 2), 0),

@@ -91,23 +91,50 @@ def test_layer_module_takes_kernel_path_and_matches():
     close(out.numpy(), (x - mu) / np.sqrt(var + 1e-5), np.float32)
 
 
-def test_dispatch():
-    gelu = E.GELU(approximate="tanh")
+def _kernel_calls(monkeypatch):
+    """Count the calls into the Numba GELU and LayerNorm kernel modules."""
+    from tinydl.backends import numba_cpu
+    calls = []
+    for mod_name in ("_elementwise", "_layernorm"):
+        mod = getattr(numba_cpu, mod_name)
+        spy = type("Spy", (), {})()
+        for fn in ("gelu_tanh_forward", "gelu_tanh_backward", "layernorm_forward", "layernorm_backward"):
+            if hasattr(mod, fn):
+                real = getattr(mod, fn)
+                setattr(spy, fn, (lambda real, fn: lambda *a, **k: calls.append(fn) or real(*a, **k))(real, fn))
+        monkeypatch.setattr(numba_cpu, mod_name, spy)
+    return calls
+
+
+def test_dispatch(monkeypatch):
+    """Which inputs the Numba provider runs in its kernels (the rest go to the reference)."""
+    calls = _kernel_calls(monkeypatch)
+
+    def used_kernel(fn):
+        calls.clear()
+        fn()
+        return bool(calls)
+
     x32 = np.ones((4, 6), np.float32)
-    assert gelu._kernel_for(x32) is not None
-    assert gelu._kernel_for(np.ones((4, 6), np.float64)) is not None
-    assert gelu._kernel_for(x32.T) is None  # not C-contiguous
-    assert gelu._kernel_for(np.ones(3, np.float16)) is None
-    assert E.GELU(approximate="none")._kernel_for(x32) is None
-    op = LN.LayerNormOp(axes=(1,), eps=1e-5)
+    gelu = lambda x, approximate="tanh": td.gelu(td.Tensor(x), approximate=approximate)  # noqa: E731
+    assert used_kernel(lambda: gelu(x32))
+    assert used_kernel(lambda: gelu(np.ones((4, 6), np.float64)))
+    assert not used_kernel(lambda: gelu(x32.T))  # not C-contiguous
+    assert not used_kernel(lambda: gelu(np.ones(3, np.float16)))
+    assert not used_kernel(lambda: gelu(x32, "none"))
     g, b = np.ones((1, 6), np.float32), np.zeros((1, 6), np.float32)
-    assert op._kernel_for(x32, g, b) is not None
-    assert op._kernel_for(x32, np.ones((), np.float32), np.zeros((), np.float32)) is not None
-    assert LN.LayerNormOp(axes=(0, 1), eps=1e-5)._kernel_for(x32, g, b) is None
-    assert op._kernel_for(x32, g.astype(np.float64), b) is None
+
+    def ln(axes, gamma, beta):
+        return LN.normalize(td.Tensor(x32), axes, td.Tensor(gamma), td.Tensor(beta))
+    assert used_kernel(lambda: ln((1,), g[0], b[0]))
+    assert used_kernel(lambda: LN.LayerNormOp.apply(td.Tensor(x32), td.Tensor(np.ones((), np.float32)),
+                                                     td.Tensor(np.zeros((), np.float32)), axes=(1,), eps=1e-5))
+    assert not used_kernel(lambda: LN.LayerNormOp.apply(td.Tensor(x32), td.Tensor(g), td.Tensor(b),
+                                                         axes=(0, 1), eps=1e-5))
+    assert not used_kernel(lambda: ln((1,), g[0].astype(np.float64), b[0]))
     with td.use_reference():
-        assert gelu._kernel_for(x32) is None
-        assert op._kernel_for(x32, g, b) is None
+        assert not used_kernel(lambda: gelu(x32))
+        assert not used_kernel(lambda: ln((1,), g[0], b[0]))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

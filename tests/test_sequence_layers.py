@@ -24,6 +24,9 @@ from tinydl.nn.layers import attention as A
 from tinydl.nn.layers import embedding as E
 from tinydl.nn.layers import layernorm as LN
 from tinydl.nn.layers import recurrent as R
+from tinydl.nn.layers import torch_sequence as TS
+from tinydl.nn.layers import torch_weights as TW
+from tinydl.nn import sequence_ops as SO
 from tinydl.nn.layers import transformer as TR
 from tinydl import text
 
@@ -198,14 +201,14 @@ def _ln_ref(x, g, b, eps=1e-3):
 SPECS = [
     OpSpec("embedding_lookup", lambda t, i: E.embedding(i, t), lambda t, i: t[i], _embedding_inputs(),
            ["EmbeddingLookup"], wrt=[0]),
-    OpSpec("rnn_scan", lambda xp, u, h0: R.RNNScan.apply(xp, u, h0), ref_rnn_scan, _scan_inputs(1),
+    OpSpec("rnn_scan", lambda xp, u, h0: SO.RNNScan.apply(xp, u, h0), ref_rnn_scan, _scan_inputs(1),
            ["RNNScan"]),
-    OpSpec("rnn_scan_relu", lambda xp, u, h0: R.RNNScan.apply(xp, u, h0, activation="relu"),
+    OpSpec("rnn_scan_relu", lambda xp, u, h0: SO.RNNScan.apply(xp, u, h0, activation="relu"),
            lambda xp, u, h0: ref_rnn_scan(xp, u, h0, lambda a: np.maximum(a, 0)),
            _scan_inputs(1).filter(lambda a: np.abs(ref_rnn_scan_pre(a)).min() > 1e-3), ["RNNScan"]),
-    OpSpec("lstm_scan", lambda xp, u, h0, c0: R.LSTMScan.apply(xp, u, h0, c0), ref_lstm_scan,
+    OpSpec("lstm_scan", lambda xp, u, h0, c0: SO.LSTMScan.apply(xp, u, h0, c0), ref_lstm_scan,
            _scan_inputs(4, states=2), ["LSTMScan"]),
-    OpSpec("gru_scan", lambda xp, u, b, h0: R.GRUScan.apply(xp, u, b, h0), ref_gru_scan,
+    OpSpec("gru_scan", lambda xp, u, b, h0: SO.GRUScan.apply(xp, u, b, h0), ref_gru_scan,
            _scan_inputs(3, extra_bias=True), ["GRUScan"]),
     OpSpec("layer_norm", lambda x, g, b: LN.layer_norm(x, x.shape[-1], g, b, 1e-3), _ln_ref, _layernorm_inputs(),
            ["LayerNormOp"]),
@@ -263,8 +266,8 @@ def _concat_outputs(res):
     return td.concatenate([r.reshape(-1) for r in flat], axis=0)
 
 
-RNN_CASES = [(R.SimpleRNN, {}), (R.SimpleRNN, {"activation": "relu"}), (R.LSTM, {}), (R.GRU, {}),
-             (R.GRU, {"reset_after": False})]
+RNN_CASES = [(R.SimpleRNN, {}), (R.SimpleRNN, {"activation": "relu"}), (R.KerasLSTM, {}), (R.KerasGRU, {}),
+             (R.KerasGRU, {"reset_after": False})]
 
 
 @pytest.mark.parametrize("cls,kw", RNN_CASES, ids=lambda v: getattr(v, "__name__", str(v)))
@@ -283,7 +286,7 @@ def test_keras_recurrent_gradients(cls, kw, n, steps, feat, units, seqs, backwar
     gradcheck_layer(layer, call, x, *states, atol=1e-5, rtol=1e-4)
 
 
-@pytest.mark.parametrize("cls,kw", RNN_CASES + [(R.LSTM, {"activation": "relu"})],
+@pytest.mark.parametrize("cls,kw", RNN_CASES + [(R.KerasLSTM, {"activation": "relu"})],
                          ids=lambda v: getattr(v, "__name__", str(v)))
 def test_fused_scan_matches_composed_ops(cls, kw):
     """The hand-written scans and the per-step composition of tinydl ops agree (values and grads)."""
@@ -306,7 +309,7 @@ def test_fused_scan_matches_composed_ops(cls, kw):
     np.testing.assert_allclose(a._x.grad.numpy(), b._x.grad.numpy(), atol=1e-10)
 
 
-@pytest.mark.parametrize("cls", [R.RNN, R.TorchLSTM, R.TorchGRU], ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", [TS.RNN, TS.LSTM, TS.GRU], ids=lambda c: c.__name__)
 @given(layers=st.integers(1, 2), batch_first=st.booleans(), with_state=st.booleans(), seed=st.integers(0, 99))
 def test_torch_recurrent_gradients(cls, layers, batch_first, with_state, seed):
     rng = np.random.default_rng(seed)
@@ -326,7 +329,7 @@ def test_torch_recurrent_gradients(cls, layers, batch_first, with_state, seed):
 def test_lstm_keras_convention_matches_numpy_reference():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((3, 7, 4))
-    layer = R.LSTM(5, return_sequences=True, return_state=True, dtype="float64")
+    layer = R.KerasLSTM(5, return_sequences=True, return_state=True, dtype="float64")
     seq, h, c = layer(x)
     k, rk, b = layer.get_weights()
     assert k.shape == (4, 20) and rk.shape == (5, 20) and b.shape == (20,)
@@ -337,7 +340,7 @@ def test_lstm_keras_convention_matches_numpy_reference():
     np.testing.assert_allclose(c.numpy(), want_c, atol=1e-12)
     # initial state, last output only
     h0, c0 = rng.standard_normal((3, 5)), rng.standard_normal((3, 5))
-    last = R.LSTM(5, dtype="float64")
+    last = R.KerasLSTM(5, dtype="float64")
     last(x)
     last.set_weights([k, rk, b])
     np.testing.assert_allclose(last(x, initial_state=[h0, c0]).numpy(), ref_keras_lstm(x, k, rk, b, h0, c0)[1],
@@ -347,7 +350,7 @@ def test_lstm_keras_convention_matches_numpy_reference():
 def test_lstm_torch_convention_matches_numpy_reference():
     rng = np.random.default_rng(1)
     hd, f, layers = 4, 3, 2
-    m = R.TorchLSTM(f, hd, num_layers=layers, dtype="float64")
+    m = TS.LSTM(f, hd, num_layers=layers, dtype="float64")
     sd = {}
     for l in range(layers):
         fin = f if l == 0 else hd
@@ -370,7 +373,7 @@ def test_lstm_torch_convention_matches_numpy_reference():
     np.testing.assert_allclose(h_n.numpy(), np.stack(hs), atol=1e-12)
     np.testing.assert_allclose(c_n.numpy(), np.stack(cs), atol=1e-12)
     # batch_first and the round trip of the PyTorch names
-    mb = R.TorchLSTM(f, hd, num_layers=layers, batch_first=True, dtype="float64").load_torch_state_dict(
+    mb = TS.LSTM(f, hd, num_layers=layers, batch_first=True, dtype="float64").load_torch_state_dict(
         m.torch_state_dict())
     out_b, _ = mb(np.swapaxes(x, 0, 1), (h0, c0))
     np.testing.assert_allclose(out_b.numpy(), np.swapaxes(inp, 0, 1), atol=1e-12)
@@ -380,7 +383,7 @@ def test_lstm_torch_convention_matches_numpy_reference():
 def test_gru_keras_convention_matches_numpy_reference(reset_after):
     rng = np.random.default_rng(2)
     x = rng.standard_normal((2, 5, 3))
-    layer = R.GRU(4, return_sequences=True, return_state=True, reset_after=reset_after, dtype="float64")
+    layer = R.KerasGRU(4, return_sequences=True, return_state=True, reset_after=reset_after, dtype="float64")
     layer(x)
     k, rk, b = layer.get_weights()
     b = rng.standard_normal(b.shape)
@@ -397,7 +400,7 @@ def test_gru_torch_convention_matches_numpy_reference():
     hd, f = 4, 3
     sd = {"weight_ih_l0": rng.standard_normal((3 * hd, f)), "weight_hh_l0": rng.standard_normal((3 * hd, hd)),
           "bias_ih_l0": rng.standard_normal(3 * hd), "bias_hh_l0": rng.standard_normal(3 * hd)}
-    m = R.TorchGRU(f, hd, dtype="float64").load_torch_state_dict(sd)
+    m = TS.GRU(f, hd, dtype="float64").load_torch_state_dict(sd)
     x, h0 = rng.standard_normal((5, 2, f)), rng.standard_normal((1, 2, hd))
     out, h_n = m(x, h0)
     want, want_h = ref_torch_gru(x, sd["weight_ih_l0"], sd["weight_hh_l0"], sd["bias_ih_l0"], sd["bias_hh_l0"], h0[0])
@@ -413,7 +416,7 @@ def test_rnn_torch_convention_and_unbatched_input():
     sd = {"weight_ih_l0": rng.standard_normal((3, 2)), "weight_hh_l0": rng.standard_normal((3, 3)),
           "bias_ih_l0": rng.standard_normal(3), "bias_hh_l0": rng.standard_normal(3)}
     for nl, act in (("tanh", np.tanh), ("relu", lambda a: np.maximum(a, 0))):
-        m = R.RNN(2, 3, nonlinearity=nl, dtype="float64").load_torch_state_dict(sd)
+        m = TS.RNN(2, 3, nonlinearity=nl, dtype="float64").load_torch_state_dict(sd)
         x = rng.standard_normal((4, 2))  # unbatched (T, F)
         out, h_n = m(x)
         h, want = np.zeros(3), []
@@ -427,26 +430,27 @@ def test_rnn_torch_convention_and_unbatched_input():
 def test_weight_conversion_helpers_round_trip():
     rng = np.random.default_rng(5)
     w_ih, w_hh, b_ih, b_hh = (rng.standard_normal(s) for s in ((9, 2), (9, 3), (9,), (9,)))
-    k, rk, b = R.gru_weights_from_torch(w_ih, w_hh, b_ih, b_hh)
+    k, rk, b = TW.gru_weights_from_torch(w_ih, w_hh, b_ih, b_hh)
     assert k.shape == (2, 9) and b.shape == (2, 9)
     np.testing.assert_allclose(k[:, :3], w_ih[3:6].T)  # Keras's z block = PyTorch's second block
-    for got, want in zip(R.gru_weights_to_torch(k, rk, b), (w_ih, w_hh, b_ih, b_hh)):
+    for got, want in zip(TW.gru_weights_to_torch(k, rk, b), (w_ih, w_hh, b_ih, b_hh)):
         np.testing.assert_allclose(got, want)
-    k, rk, b = R.lstm_weights_from_torch(rng.standard_normal((8, 2)), rng.standard_normal((8, 2)), b_ih[:8], b_hh[:8])
+    k, rk, b = TW.lstm_weights_from_torch(rng.standard_normal((8, 2)), rng.standard_normal((8, 2)), b_ih[:8], b_hh[:8])
     np.testing.assert_allclose(b, b_ih[:8] + b_hh[:8])
 
 
 # ============================================================ long sequences, stateful layers
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("cls,kw", [(R.LSTM, {}), (R.LSTM, {"recurrent_activation": "tanh"}),
-                                    (R.LSTM, {"activation": "relu"}), (R.GRU, {}),
-                                    (R.GRU, {"recurrent_activation": "tanh"})],
+@pytest.mark.parametrize("cls,kw", [(R.KerasLSTM, {}), (R.KerasLSTM, {"recurrent_activation": "tanh"}),
+                                    (R.KerasLSTM, {"activation": "relu"}),
+                                    (R.KerasLSTM, {"activation": "sigmoid"}), (R.KerasGRU, {}),
+                                    (R.KerasGRU, {"recurrent_activation": "tanh"})],
                          ids=lambda v: getattr(v, "__name__", str(v)))
 def test_scan_kernels_match_numpy_path(cls, kw, dtype):
     """The Numba gate kernels of the CPU scans and the NumPy path (use_reference) agree."""
     rng = np.random.default_rng(11)
     x = rng.standard_normal((4, 7, 5)).astype(dtype)
-    s0 = [rng.uniform(-1, 1, (4, 6)).astype(dtype) for _ in range(2 if cls is R.LSTM else 1)]
+    s0 = [rng.uniform(-1, 1, (4, 6)).astype(dtype) for _ in range(2 if cls is R.KerasLSTM else 1)]
     td.manual_seed(3)
     layer = cls(6, return_sequences=True, return_state=True, dtype=dtype, **kw)
     results = []
@@ -487,7 +491,7 @@ def test_float32_tanh_kernel_is_within_float32_rounding():
 def test_bptt_through_1000_steps():
     rng = np.random.default_rng(6)
     x = rng.standard_normal((2, 1000, 3)).astype(np.float32)
-    for cls in (R.LSTM, R.GRU, R.SimpleRNN):
+    for cls in (R.KerasLSTM, R.KerasGRU, R.SimpleRNN):
         layer = cls(8, return_sequences=True)
         xt = td.Tensor(x, requires_grad=True)
         t0 = time.perf_counter()
@@ -505,7 +509,7 @@ def test_bptt_1000_steps_composed_path_agrees_with_fused():
     grads = []
     for fused in (True, False):
         td.manual_seed(0)
-        layer = R.LSTM(4, dtype="float64", fused=fused)
+        layer = R.KerasLSTM(4, dtype="float64", fused=fused)
         xt = td.Tensor(x, requires_grad=True)
         layer(xt).sum().backward()
         grads.append((xt.grad.numpy(), layer.recurrent_kernel.grad.numpy()))
@@ -516,8 +520,8 @@ def test_bptt_1000_steps_composed_path_agrees_with_fused():
 def test_stateful_layer_carries_detached_states_and_resets():
     rng = np.random.default_rng(8)
     x1, x2 = rng.standard_normal((2, 3, 2)), rng.standard_normal((2, 3, 2))
-    layer = R.LSTM(3, stateful=True, return_state=True, dtype="float64")
-    ref = R.LSTM(3, return_state=True, dtype="float64")
+    layer = R.KerasLSTM(3, stateful=True, return_state=True, dtype="float64")
+    ref = R.KerasLSTM(3, return_state=True, dtype="float64")
     x1t = td.Tensor(x1, requires_grad=True)
     _, h1, c1 = layer(x1t)
     ref(x1)
@@ -534,7 +538,7 @@ def test_stateful_layer_carries_detached_states_and_resets():
 
 
 def test_recurrent_errors_name_the_layer_and_shapes():
-    layer = R.LSTM(3, name="enc")
+    layer = R.KerasLSTM(3, name="enc")
     with pytest.raises(ValueError, match=r"enc .*\(batch, time, features\)"):
         layer(np.zeros((2, 3), np.float32))
     layer(np.zeros((2, 3, 4), np.float32))
@@ -548,14 +552,14 @@ def test_recurrent_errors_name_the_layer_and_shapes():
 def test_embedding_repeated_ids_accumulate_and_padding_idx():
     rng = np.random.default_rng(9)
     ids = np.array([[1, 1, 3], [3, 3, 0]])
-    emb = E.Embedding(5, 2, dtype="float64")
+    emb = E.KerasEmbedding(5, 2, dtype="float64")
     g = rng.standard_normal((2, 3, 2))
     emb(ids).backward(g)
     want = np.zeros((5, 2))
     np.add.at(want, ids, g)
     np.testing.assert_allclose(emb.embeddings.grad.numpy(), want)
     assert np.all(emb.embeddings.grad.numpy()[[2, 4]] == 0)
-    temb = E.TorchEmbedding(5, 2, padding_idx=0)
+    temb = TS.Embedding(5, 2, padding_idx=0)
     assert np.all(temb.weight.numpy()[0] == 0)
     temb(ids).sum().backward()
     assert np.all(temb.weight.grad.numpy()[0] == 0) and np.all(temb.weight.grad.numpy()[3] == 3)
@@ -566,7 +570,7 @@ def test_embedding_repeated_ids_accumulate_and_padding_idx():
         emb(np.array([1.5]))
     with pytest.raises(TypeError, match="integers"):
         E.embedding(np.array([1.0]), emb.embeddings)
-    assert E.Embedding(num_embeddings=4, embedding_dim=3).embeddings.shape == (4, 3)
+    assert E.KerasEmbedding(num_embeddings=4, embedding_dim=3).embeddings.shape == (4, 3)
 
 
 @given(n=st.integers(1, 3), t=st.integers(1, 5), start=st.integers(0, 3))
@@ -823,7 +827,8 @@ def test_generate_with_a_window_model_and_a_stateful_model():
 # ============================================================ docstring examples
 @pytest.mark.parametrize("name", ["tinydl.nn.layers.embedding", "tinydl.nn.layers.recurrent",
                                   "tinydl.nn.layers.layernorm", "tinydl.nn.layers.attention",
-                                  "tinydl.nn.layers.transformer", "tinydl.text"])
+                                  "tinydl.nn.layers.transformer", "tinydl.nn.layers.torch_sequence",
+                                  "tinydl.text"])
 def test_docstring_examples(name):
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0

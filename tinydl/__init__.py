@@ -13,6 +13,10 @@ Subpackages: ``core`` (tensor, autograd, ops), ``nn`` (layers, losses, init), ``
 """
 import importlib
 
+from . import _source_checkout
+
+_source_checkout.register()  # a checkout on PYTHONPATH: kernels/ becomes tinydl.kernels
+
 from .core import (Tensor, as_tensor, Function, no_grad, enable_grad, is_grad_enabled,
                    detect_anomaly, AnomalyError, manual_seed)
 from .core.functional import (

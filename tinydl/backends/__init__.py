@@ -9,16 +9,27 @@ True
 >>> backends.active_backend()
 'cpu'
 
-Kernel providers share one interface (see ``reference.py``): ``reference`` is the readable NumPy
-path, ``numba_cpu`` the Numba kernels, ``cuda`` the CuPy/CUDA kernels. ``use_reference()`` forces
-the reference path, for learning and as an oracle.
+Kernel providers implement one interface, ``interface.KernelProvider``: ``reference`` is the
+readable NumPy path, ``numba_cpu`` the Numba kernels, ``cuda`` the CuPy/CUDA kernels.  Every op,
+layer and optimizer reaches a kernel through :func:`provider_for` and nowhere else.
+``use_reference()`` forces the reference path, for learning and as an oracle.
+
+Which state is per thread: ``use_reference()`` is a context variable, so it holds only in the
+thread (or asyncio task) that entered it, as PyTorch's grad mode does.  The active backend
+(:func:`set_backend`) is process-wide on purpose, like ``torch.set_default_dtype``: it says where
+a program's parameters and data live, and a data-loading or serving thread must create tensors
+on the same device as the model it feeds.
 """
 import contextlib
+import contextvars
 import importlib
 import sys
 
-_active = "cpu"          # where new tensors are created: 'cpu' or 'gpu'
-_force_reference = False  # set only through use_reference()
+from . import interface
+
+_active = "cpu"  # where new tensors are created: 'cpu' or 'gpu' (process-wide, see above)
+_reference_forced = contextvars.ContextVar("tinydl_use_reference", default=False)
+_providers = {}  # module name -> interface.BoundProvider
 
 
 class BackendUnavailable(RuntimeError):
@@ -100,33 +111,40 @@ def default_array_module():
 
 @contextlib.contextmanager
 def use_reference(enabled=True):
-    """Run CPU ops on the readable NumPy reference path instead of the Numba kernels.
+    """Run the ops of this thread on the readable NumPy reference instead of the Numba kernels.
 
     >>> import numpy as np
     >>> from tinydl import backends
     >>> with backends.use_reference():
-    ...     backends.kernels_for(np.zeros(1)).__name__
+    ...     backends.provider_for(np.zeros(1)).name
     'tinydl.backends.reference'
     """
-    global _force_reference
-    old, _force_reference = _force_reference, enabled
+    token = _reference_forced.set(bool(enabled))
     try:
         yield
     finally:
-        _force_reference = old
+        _reference_forced.reset(token)
 
 
-def reference_forced():
-    return _force_reference
+def get_provider(name):
+    """The provider ``'reference'``, ``'numba_cpu'`` or ``'cuda'`` seen through the interface (its
+    delegated functions filled in from the reference); ops use :func:`provider_for` instead."""
+    p = _providers.get(name)
+    if p is None:
+        ref = None if name == "reference" else get_provider("reference")
+        p = _providers[name] = interface.bind(importlib.import_module(f"tinydl.backends.{name}"), ref)
+    return p
 
 
-def kernels_for(array):
-    """The kernel provider module for ops on ``array`` (imported lazily: numba costs ~0.5 s)."""
+def provider_for(array):
+    """The kernel provider (an ``interface.KernelProvider``) for ops on ``array``: ``cuda`` for a
+    CuPy array, else ``reference`` inside ``use_reference()``, else ``numba_cpu``.  This is the one
+    place that choice is made; providers are imported lazily (Numba costs ~0.5 s to load)."""
     if is_gpu_array(array):
-        return importlib.import_module("tinydl.backends.cuda")
-    if _force_reference:
-        return importlib.import_module("tinydl.backends.reference")
-    return importlib.import_module("tinydl.backends.numba_cpu")
+        return get_provider("cuda")
+    if _reference_forced.get():
+        return get_provider("reference")
+    return get_provider("numba_cpu")
 
 
 def check_same_device(tensors, op_name):

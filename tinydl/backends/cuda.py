@@ -1,4 +1,7 @@
-"""The GPU kernel provider: same functions and signatures as ``tinydl.backends.reference``.
+"""The GPU kernel provider: the functions of ``interface.KernelProvider`` on CUDA kernels.
+
+The functions listed in ``DELEGATED`` have no CUDA kernel of their own: the reference's
+array-module-generic NumPy code runs them on CuPy arrays (``interface.bind`` does the delegation).
 
 Data movement (im2col, col2im, pooling, bias+activation, softmax cross-entropy, the fused
 optimizer steps) runs in hand-written CUDA kernels, the ``.cu`` files of ``tinydl.kernels.cuda``
@@ -40,7 +43,17 @@ import math
 
 import numpy as np
 
+from tinydl.backends.activations import KERNEL_CODES as ACT_CODES
+from tinydl.backends.activations import kernel_code as _act_code
 from tinydl.backends.reference import ACTIVATIONS, window_geometry  # noqa: F401
+
+# No CUDA kernel: CuPy runs the reference's code for these (see the module docstring).
+DELEGATED = (
+    "gelu_tanh_forward", "gelu_tanh_backward",
+    "layernorm_forward", "layernorm_backward", "embedding_backward",
+    "rnn_scan_forward", "rnn_scan_backward", "lstm_scan_forward", "lstm_scan_backward",
+    "gru_scan_forward", "gru_scan_backward",
+)
 
 # ----------------------------------------------------------------------------- sources and kernels
 
@@ -57,7 +70,6 @@ KERNELS = {
 COMMON = "common"  # common.cu: device helpers prepended to every other source
 NVRTC_OPTIONS = ("--std=c++17",)
 DTYPE_SUFFIX = {"float32": "f32", "float64": "f64"}
-ACT_CODES = {"linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3}
 
 BLOCK = 256           # threads per block of the element-wise / gather kernels
 MAX_BLOCKS = 8192     # grid-stride loops cover the rest
@@ -263,6 +275,18 @@ def conv2d_backward(x, w, gy, stride, padding, dilation, need_gx=True, need_gw=T
     return gx, gw
 
 
+def conv2d_bias_act_forward(x, w, b, act, stride, padding, dilation):
+    """The convolution's kernels, then the bias + activation kernel (no fused kernel here)."""
+    return bias_act_forward(conv2d_forward(x, w, stride, padding, dilation), b, act)
+
+
+def conv2d_bias_act_backward(x, w, y, gy, act, stride, padding, dilation,
+                             need_gx=True, need_gw=True, need_gb=True, x_shape=None):
+    g, gb = bias_act_backward(y, gy, act)
+    gx, gw = conv2d_backward(x, w, g, stride, padding, dilation, need_gx, need_gw, x_shape)
+    return gx, gw, (gb if need_gb else None)
+
+
 # ----------------------------------------------------------------------------- pooling
 
 
@@ -326,13 +350,6 @@ def avgpool2d_backward(gy, x_shape, pool, stride, padding):
 
 
 # ----------------------------------------------------------------------------- bias + activation
-
-
-def _act_code(act):
-    try:
-        return ACT_CODES[act]
-    except KeyError:
-        raise ValueError(f"unknown activation {act!r}; expected one of {ACTIVATIONS}") from None
 
 
 def bias_act_forward(x, b, act):

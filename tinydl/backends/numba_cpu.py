@@ -1,32 +1,21 @@
-"""The fast CPU provider: same functions and signatures as ``tinydl.backends.reference``.
+"""The fast CPU provider: the functions of ``interface.KernelProvider`` on Numba kernels.
 
-Data movement (im2col, col2im, pooling, elementwise, softmax) runs in the Numba kernels of
-``tinydl.kernels.cpu``; matrix products go to NumPy's BLAS.  Tiny elementwise arrays go to the
-reference functions instead (a NumPy ufunc is as quick there).  See ``reference`` for the
-conventions, the argmax format of max pooling included; results differ from the reference
-only in rounding (e.g. the bias gradient is summed in float64 blocks).
+Data movement (im2col, col2im, pooling, element-wise work, softmax, layer normalization, the
+LSTM/GRU gate math) runs in the Numba kernels of ``tinydl.kernels.cpu``; matrix products go to
+NumPy's BLAS.  Inputs a kernel does not handle (tiny element-wise arrays, where a NumPy ufunc is
+as quick; dtypes other than float32/float64; activations a recurrent kernel lacks) go to the
+reference functions.  Results differ from the reference only in rounding (e.g. the bias gradient
+is summed in float64 blocks).  ``DELEGATED`` lists the functions with no kernel here.
 
-Convolutions never build the whole column matrix (17.8 MB for the MNIST CNN's second layer
-at batch 128): they fill one tile of rows at a time (``CONV_TILE_BYTES``) into a reused
-per-thread buffer and multiply it while it is in cache; the backward pass sums the kernel
-gradient over tiles and adds each tile's column gradient onto the image.  On a 2-core
-AMD EPYC VM (2 BLAS threads, batch 128) that took the layer's convolution forward from 5.5
-to 4.2 ms and its backward from 11.0 to 8.7 ms.
+Convolutions never build the whole column matrix: they fill one tile of rows at a time
+(``CONV_TILE_BYTES``) into a reused per-thread buffer and multiply it while it is in cache; the
+backward pass sums the kernel gradient over tiles and adds each tile's column gradient onto the
+image.  ``conv2d_bias_act_forward``/``_backward`` apply the bias and activation tile by tile, so
+neither the pre-activation array nor the activation gradient is ever made whole.
 
-Extras beyond the reference interface (optional: callers check with ``hasattr``):
-``conv2d_bias_act_forward`` / ``conv2d_bias_act_backward`` fuse a convolution with the bias
-and activation that follow it, tile by tile, so neither the pre-activation array nor the
-activation gradient is ever made whole.
-
-Threads: the kernels are serial on purpose.  The BLAS calls already use both cores of the
-2-core target, and Numba's OpenMP workers spinning next to BLAS's own threads made a whole
-MNIST-CNN training step up to 3x slower than serial kernels next to threaded BLAS (measured
-on a 2-core machine).  Splitting the memory-bound kernels over two threads (Numba's
-workqueue layer, or Python threads on ``nogil`` kernels) gained nothing there either: one
-core already draws most of the memory bandwidth, and OpenBLAS's worker keeps spinning on
-the other core for a while after each product.  Running a convolution's tiles on two
-Python threads with single-threaded BLAS made whole training steps 1.6x slower, for the
-same reason.
+Threads: the kernels are serial on purpose.  BLAS already uses the cores; Numba's worker threads
+spinning next to BLAS's own made whole training steps slower, and the memory-bound kernels gain
+little from a second core (measurements: ``bench/README.md``).
 """
 import ctypes
 import os
@@ -36,13 +25,20 @@ import threading
 import numpy as np
 
 from tinydl.backends import reference as _ref
+from tinydl.backends.activations import kernel_code as _act_code
 from tinydl.backends.reference import ACTIVATIONS, window_geometry  # noqa: F401
 from tinydl.kernels.cpu import activation as _act
+from tinydl.kernels.cpu import elementwise as _elementwise
+from tinydl.kernels.cpu import layernorm as _layernorm
+from tinydl.kernels.cpu import recurrent as _recurrent
 from tinydl.kernels.cpu import conv as _conv
 from tinydl.kernels.cpu import pool as _pool
 from tinydl.kernels.cpu import softmax_xent as _sx
 
 _FLOATS = (np.float32, np.float64)
+
+# No kernel here: ``interface.bind`` gives these the reference's functions.
+DELEGATED = ("embedding_backward", "rnn_scan_forward", "rnn_scan_backward", "adam_step", "sgd_step")
 
 # Elementwise arrays smaller than this go to the reference (NumPy is as fast there).
 SMALL_ELEMENTWISE = 1 << 14
@@ -54,7 +50,7 @@ def keep_freed_memory():
 
     By default glibc serves big blocks (activations, im2col matrices) with fresh ``mmap``
     pages and unmaps them on free, so every training step page-faults its whole working set
-    in again: measured on 2 cores, that was a third of a MNIST-CNN step at batch 32.  With
+    in again (a large share of a small training step).  With
     this, the memory a step frees is reused by the next one; the process keeps its peak
     working set.  Called once when this module is imported (Linux/glibc only); set the
     environment variable ``TINYDL_MALLOC_TUNING=0`` to leave malloc alone.
@@ -166,10 +162,9 @@ def conv2d_forward(x, w, stride, padding, dilation):
 
 
 def conv2d_bias_act_forward(x, w, b, act, stride, padding, dilation):
-    """``bias_act_forward(conv2d_forward(x, w, ...), b, act)`` in one pass (an optional extra
-    of this provider, not part of the reference interface): each tile's output rows get
-    the bias and activation while they are still in cache, and no pre-activation array is
-    made.  Returns ``y``; its backward is :func:`conv2d_bias_act_backward`."""
+    """``bias_act_forward(conv2d_forward(x, w, ...), b, act)`` in one pass: each tile's output
+    rows get the bias and activation while they are still in cache, and no pre-activation
+    array is made.  Returns ``y``; its backward is :func:`conv2d_bias_act_backward`."""
     return _conv_forward(x, w, b, _act_code(act), stride, padding, dilation)
 
 
@@ -315,13 +310,6 @@ def avgpool2d_backward(gy, x_shape, pool, stride, padding):
 # ----------------------------------------------------------------------------- bias + activation
 
 
-def _act_code(act):
-    try:
-        return _act.ACT_CODES[act]
-    except KeyError:
-        raise ValueError(f"unknown activation {act!r}; expected one of {ACTIVATIONS}") from None
-
-
 def bias_act_forward(x, b, act):
     code = _act_code(act)
     x = _as_float(x)
@@ -363,3 +351,150 @@ def softmax_xent_backward(probs, labels, gloss):
     _sx.softmax_xent_bwd(probs, np.ascontiguousarray(labels, dtype=np.int64),
                          _as_float(gloss, probs.dtype), g)
     return g
+
+
+
+# ----------------------------------------------------------------------------- GELU, layer norm
+
+
+def _plain(*arrays, dtype=None):
+    """Whether all are NumPy float32/float64 arrays of one dtype (the kernels' inputs)."""
+    dtype = arrays[0].dtype if dtype is None else dtype
+    return dtype in _FLOATS and all(type(a) is np.ndarray and a.dtype == dtype for a in arrays)
+
+
+def gelu_tanh_forward(x):
+    if not (_plain(x) and x.flags.c_contiguous):
+        return _ref.gelu_tanh_forward(x)
+    return _elementwise.gelu_tanh_forward(x)  # one fused pass: y and the saved tanh
+
+
+def gelu_tanh_backward(x, t, g):
+    if not (_plain(x, t, g) and x.flags.c_contiguous and t.flags.c_contiguous and g.shape == x.shape):
+        return _ref.gelu_tanh_backward(x, t, g)
+    return _elementwise.gelu_tanh_backward(x, t, g)
+
+
+def layernorm_forward(x, gamma, beta, eps):
+    """One fused pass per row; ``mean``/``rstd`` are float64, one per row."""
+    if not (_plain(x, gamma, beta) and x.flags.c_contiguous and x.size):
+        return _ref.layernorm_forward(x, gamma, beta, eps)
+    return _layernorm.layernorm_forward(x, _f64(gamma), _f64(beta), eps)
+
+
+def layernorm_backward(x, g, gamma, mean, rstd, want_dx=True):
+    if not (mean.ndim == 1 and type(g) is np.ndarray and g.shape == x.shape):  # the forward took the reference
+        if mean.ndim == 1:  # kernel statistics with an unusual gradient: reshape them for the reference
+            shape = x.shape[:-1] + (1,)
+            mean, rstd = mean.astype(x.dtype).reshape(shape), rstd.astype(x.dtype).reshape(shape)
+        return _ref.layernorm_backward(x, g, gamma, mean, rstd, want_dx)
+    dx, dgamma, dbeta = _layernorm.layernorm_backward(x, g, _f64(gamma), mean, rstd, want_dx=want_dx)
+    return dx, dgamma.astype(x.dtype), dbeta.astype(x.dtype)
+
+
+def _f64(v):
+    return np.ascontiguousarray(v, dtype=np.float64)
+
+
+# ----------------------------------------------------------------------------- recurrent scans
+# Per step: the recurrent matmul in BLAS, the gate math of the step in one kernel.
+
+
+def _scan_kernel_ok(act, ract, *arrays):
+    return act in ("sigmoid", "tanh") and ract in ("sigmoid", "tanh") and _plain(*arrays)
+
+
+def lstm_scan_forward(xs, u, h0, c0, act, ract):
+    if not _scan_kernel_ok(act, ract, xs, u, h0, c0):
+        return _ref.lstm_scan_forward(xs, u, h0, c0, act, ract)
+    a, ra = _act_code(act), _act_code(ract)
+    xs, u, h0, c0 = (np.ascontiguousarray(v) for v in (xs, u, h0, c0))
+    steps, n, g4 = xs.shape
+    hd = g4 // 4
+    gates = np.empty(xs.shape, dtype=xs.dtype)
+    out = np.empty((steps, n, 2 * hd), dtype=xs.dtype)  # [h | c]
+    tcs = np.empty((steps, n, hd), dtype=xs.dtype)
+    hu = np.empty((n, g4), dtype=xs.dtype)
+    # the kernels read the previous state as one C-contiguous (N, 2H) [h | c] block
+    prev = np.concatenate([h0, c0], axis=1)
+    for t in range(steps):
+        np.matmul(prev[:, :hd], u, out=hu)
+        if xs.dtype == np.float32:  # the whole step in one kernel (its own vectorised tanh)
+            _recurrent.lstm_fwd_step32(xs[t], hu, prev, a, ra, gates[t], out[t], tcs[t])
+        else:
+            _recurrent.lstm_fwd_pre(xs[t], hu, a, ra)
+            np.tanh(hu, out=hu)
+            _recurrent.lstm_fwd_post(hu, prev, a, ra, gates[t], out[t])
+            if act == "tanh":
+                np.tanh(out[t, :, hd:], out=tcs[t])
+            else:  # sigmoid, as the reference computes it
+                np.tanh(0.5 * out[t, :, hd:], out=tcs[t])
+                tcs[t] += 1
+                tcs[t] *= 0.5
+            np.multiply(gates[t, :, 3 * hd:], tcs[t], out=out[t, :, :hd])
+        prev = out[t]
+    return out, gates, tcs
+
+
+def lstm_scan_backward(g, u, h0, c0, out, gates, tcs, act, ract, need_du=True):
+    if not _scan_kernel_ok(act, ract, u, h0, c0, out, gates, tcs):
+        return _ref.lstm_scan_backward(g, u, h0, c0, out, gates, tcs, act, ract, need_du)
+    a, ra = _act_code(act), _act_code(ract)
+    g = np.ascontiguousarray(g, dtype=gates.dtype)
+    steps, n, g4 = gates.shape
+    hd = g4 // 4
+    dz = np.empty(gates.shape, dtype=gates.dtype)
+    dh_next = np.zeros((n, hd), dtype=gates.dtype)
+    dc_next = np.zeros((n, hd), dtype=gates.dtype)
+    ut = np.ascontiguousarray(u.T)
+    prev0 = np.concatenate([h0, c0], axis=1)
+    for t in range(steps - 1, -1, -1):
+        prev = out[t - 1] if t > 0 else prev0
+        _recurrent.lstm_bwd_step(g[t], dh_next, dc_next, gates[t], tcs[t], prev, a, ra, dz[t])
+        np.matmul(dz[t], ut, out=dh_next)
+    du = _ref.hprev_t(h0, out[:, :, :hd]) @ dz.reshape(-1, g4) if need_du else None
+    return dz, du, dh_next, dc_next
+
+
+def gru_scan_forward(xs, u, b, h0, act, ract):
+    """float32 with sigmoid/tanh runs a whole-step kernel; otherwise the forward is NumPy's (its
+    tanh is SIMD) and only the backward runs the gate math in a kernel."""
+    if not (xs.dtype == np.float32 and _scan_kernel_ok(act, ract, xs, u, b, h0)):
+        return _ref.gru_scan_forward(xs, u, b, h0, act, ract)
+    a, ra = _act_code(act), _act_code(ract)
+    xs, u, b, h0 = (np.ascontiguousarray(v) for v in (xs, u, b, h0))
+    steps, n, g3 = xs.shape
+    hd = g3 // 3
+    zr = np.empty((steps, n, 2 * hd), dtype=xs.dtype)
+    cand = np.empty((steps, n, hd), dtype=xs.dtype)
+    hph = np.empty((steps, n, hd), dtype=xs.dtype)
+    hs = np.empty((steps, n, hd), dtype=xs.dtype)
+    hp = np.empty((n, g3), dtype=xs.dtype)
+    h = h0
+    for t in range(steps):
+        np.matmul(h, u, out=hp)
+        _recurrent.gru_fwd_step32(xs[t], hp, b, h, a, ra, zr[t], cand[t], hph[t], hs[t])
+        h = hs[t]
+    return hs, zr, cand, hph
+
+
+def gru_scan_backward(g, u, h0, hs, zr, cand, hph, act, ract, need_du=True, need_db=True):
+    """The gate math of each step in one kernel, for any of the four activations."""
+    if not _plain(u, h0, hs, zr, cand, hph):
+        return _ref.gru_scan_backward(g, u, h0, hs, zr, cand, hph, act, ract, need_du, need_db)
+    a, ra = _act_code(act), _act_code(ract)
+    g = np.ascontiguousarray(g, dtype=hs.dtype)
+    steps, n, hd = hs.shape
+    dxp = np.empty((steps, n, 3 * hd), dtype=hs.dtype)
+    dhp = np.empty((steps, n, 3 * hd), dtype=hs.dtype)
+    dh_next = np.zeros((n, hd), dtype=hs.dtype)
+    tmp = np.empty((n, hd), dtype=hs.dtype)
+    ut = np.ascontiguousarray(u.T)
+    for t in range(steps - 1, -1, -1):
+        h_prev = hs[t - 1] if t > 0 else h0
+        _recurrent.gru_bwd_step(g[t], dh_next, zr[t], cand[t], hph[t], h_prev, a, ra, dxp[t], dhp[t])
+        np.matmul(dhp[t], ut, out=tmp)
+        dh_next += tmp
+    du = _ref.hprev_t(h0, hs) @ dhp.reshape(-1, 3 * hd) if need_du else None
+    db = dhp.sum(axis=(0, 1)) if need_db else None
+    return dxp, du, db, dh_next

@@ -1,4 +1,4 @@
-"""The readable NumPy reference for tinydl's array-level primitives.
+"""The readable NumPy reference provider: every function of ``interface.KernelProvider``.
 
 This is the path to read when learning how a layer works, and the oracle that the
 fast providers (``tinydl.backends.numba_cpu``) are tested against.  It never
@@ -27,9 +27,13 @@ product with the kernel reshaped to ``(KH*KW*C, O)`` gives every output pixel.
 The backward pass runs the same product the other way round and scatters the
 column gradients back onto the image ("col2im"), one kernel tap at a time.
 """
+import math
+
 import numpy as np
 
-ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh")
+from .activations import KERNEL_ACTIVATIONS as ACTIVATIONS
+
+DELEGATED = ()  # the reference defines every function of the interface
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -188,6 +192,19 @@ def conv2d_backward(x, w, gy, stride, padding, dilation, need_gx=True, need_gw=T
     return gx, gw
 
 
+def conv2d_bias_act_forward(x, w, b, act, stride, padding, dilation):
+    """``act(conv2d(x, w) + b)``, composed of the two primitives."""
+    return bias_act_forward(conv2d_forward(x, w, stride, padding, dilation), b, act)
+
+
+def conv2d_bias_act_backward(x, w, y, gy, act, stride, padding, dilation,
+                             need_gx=True, need_gw=True, need_gb=True, x_shape=None):
+    """The activation's backward from the output ``y``, then the convolution's."""
+    g, gb = bias_act_backward(y, gy, act)
+    gx, gw = conv2d_backward(x, w, g, stride, padding, dilation, need_gx, need_gw, x_shape)
+    return gx, gw, (gb if need_gb else None)
+
+
 # ----------------------------------------------------------------------------- pooling
 
 
@@ -339,3 +356,261 @@ def softmax_xent_backward(probs, labels, gloss):
     g[xp.arange(probs.shape[0]), labels] -= 1
     g *= gloss.astype(probs.dtype, copy=False)[:, None]
     return g
+
+
+# ----------------------------------------------------------------------------- GELU (tanh form)
+
+_SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+
+
+def gelu_tanh_forward(x):
+    """``(0.5 x (1 + t), t)`` with ``t = tanh(sqrt(2/pi) (x + 0.044715 x^3))``."""
+    t = get_xp(x).tanh(_SQRT_2_OVER_PI * (x + 0.044715 * (x * x * x)))  # x*x*x: far faster than x**3
+    return 0.5 * x * (1 + t), t
+
+
+def gelu_tanh_backward(x, t, g):
+    dinner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
+    return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * dinner)
+
+
+# ----------------------------------------------------------------------------- layer normalization
+
+
+def layernorm_forward(x, gamma, beta, eps):
+    """Over the last axis; ``mean`` and ``rstd`` are returned with a kept last axis of 1."""
+    xp = get_xp(x)
+    mean = x.mean(axis=-1, keepdims=True)
+    xc = x - mean
+    var = (xc * xc).mean(axis=-1, keepdims=True)
+    rstd = 1 / xp.sqrt(var + x.dtype.type(eps))
+    return xc * rstd * gamma + beta, mean, rstd
+
+
+def layernorm_backward(x, g, gamma, mean, rstd, want_dx=True):
+    """``dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat))`` with ``dxhat = g gamma``."""
+    xhat = (x - mean) * rstd
+    dx = None
+    if want_dx:
+        dxhat = g * gamma
+        dx = rstd * (dxhat - dxhat.mean(axis=-1, keepdims=True)
+                     - xhat * (dxhat * xhat).mean(axis=-1, keepdims=True))
+    d = x.shape[-1]
+    return dx, (g * xhat).reshape(-1, d).sum(axis=0), g.reshape(-1, d).sum(axis=0)
+
+
+# ----------------------------------------------------------------------------- embedding
+
+
+def embedding_backward(g, ids, num_rows, padding_idx=None):
+    """Scatter-add the rows of ``g`` into a zero table at ``ids``."""
+    xp = get_xp(g)
+    ids = ids.reshape(-1)
+    rows = g.reshape(-1, g.shape[-1])
+    out = xp.zeros((num_rows, g.shape[-1]), dtype=g.dtype)
+    if ids.size and xp is not np:
+        xp.add.at(out, ids, rows)  # CuPy: an atomic scatter-add
+    elif ids.size:
+        # Sort the ids once, sum each run of equal ids with reduceat: a scatter-add without
+        # np.add.at's per-element overhead.
+        order = xp.argsort(ids, kind="stable")
+        sorted_ids = ids[order]
+        starts = xp.flatnonzero(xp.concatenate([xp.ones(1, bool), sorted_ids[1:] != sorted_ids[:-1]]))
+        out[sorted_ids[starts]] = xp.add.reduceat(rows[order], starts, axis=0)
+    if padding_idx is not None:
+        out[padding_idx] = 0
+    return out
+
+
+# ----------------------------------------------------------------------------- recurrent scans
+# Forward per step ``act(a)``; backward the derivative from the OUTPUT ``y = act(a)``.
+
+
+def _scan_sigmoid(xp, a):
+    return 0.5 * (1 + xp.tanh(0.5 * a))  # = 1 / (1 + exp(-a)), without overflow; as the kernels
+
+
+SCAN_ACTIVATIONS = {
+    "tanh": (lambda xp, a: xp.tanh(a), lambda y: 1 - y * y),
+    "sigmoid": (_scan_sigmoid, lambda y: y * (1 - y)),
+    "relu": (lambda xp, a: xp.maximum(a, 0), lambda y: (y > 0).astype(y.dtype)),
+    "linear": (lambda xp, a: a, lambda y: 1),
+}
+assert set(SCAN_ACTIVATIONS) == set(ACTIVATIONS)
+
+
+def hprev_t(h0, hs):
+    """(H, T*N): the previous hidden state of every step, transposed, for the kernel gradient."""
+    xp = get_xp(hs)
+    prev = xp.concatenate([h0[None], hs[:-1]], axis=0)
+    return prev.reshape(-1, prev.shape[-1]).T
+
+
+def rnn_scan_forward(xs, u, h0, act):
+    xp = get_xp(xs)
+    f = SCAN_ACTIVATIONS[act][0]
+    xs = xp.ascontiguousarray(xs)
+    hs = xp.empty(xs.shape, dtype=xs.dtype)
+    h = h0
+    for t in range(xs.shape[0]):
+        h = f(xp, xs[t] + h @ u)
+        hs[t] = h
+    return hs
+
+
+def rnn_scan_backward(g, u, h0, hs, act, need_du=True):
+    xp = get_xp(g)
+    dact = SCAN_ACTIVATIONS[act][1]
+    da = xp.empty(hs.shape, dtype=hs.dtype)
+    dh_next = xp.zeros(hs.shape[1:], dtype=hs.dtype)
+    ut = u.T
+    for t in range(hs.shape[0] - 1, -1, -1):
+        da[t] = (g[t] + dh_next) * dact(hs[t])
+        dh_next = da[t] @ ut
+    du = hprev_t(h0, hs) @ da.reshape(-1, da.shape[-1]) if need_du else None
+    return da, du, dh_next
+
+
+def lstm_scan_forward(xs, u, h0, c0, act, ract):
+    xp = get_xp(xs)
+    f, rf = SCAN_ACTIVATIONS[act][0], SCAN_ACTIVATIONS[ract][0]
+    xs = xp.ascontiguousarray(xs)
+    steps, n, g4 = xs.shape
+    hd = g4 // 4
+    gates = xp.empty(xs.shape, dtype=xs.dtype)
+    out = xp.empty((steps, n, 2 * hd), dtype=xs.dtype)  # [h | c]
+    tcs = xp.empty((steps, n, hd), dtype=xs.dtype)
+    h, c = h0, c0
+    for t in range(steps):
+        z = xs[t] + h @ u  # one matmul for the four gates
+        gt = gates[t]
+        gt[:, :2 * hd] = rf(xp, z[:, :2 * hd])
+        gt[:, 2 * hd:3 * hd] = f(xp, z[:, 2 * hd:3 * hd])
+        gt[:, 3 * hd:] = rf(xp, z[:, 3 * hd:])
+        c = gt[:, hd:2 * hd] * c + gt[:, :hd] * gt[:, 2 * hd:3 * hd]
+        tcs[t] = f(xp, c)
+        h = gt[:, 3 * hd:] * tcs[t]
+        out[t, :, :hd] = h
+        out[t, :, hd:] = c
+    return out, gates, tcs
+
+
+def lstm_scan_backward(g, u, h0, c0, out, gates, tcs, act, ract, need_du=True):
+    xp = get_xp(g)
+    dact, dract = SCAN_ACTIVATIONS[act][1], SCAN_ACTIVATIONS[ract][1]
+    steps, n, g4 = gates.shape
+    hd = g4 // 4
+    dz = xp.empty(gates.shape, dtype=gates.dtype)
+    dh_next = xp.zeros((n, hd), dtype=gates.dtype)
+    dc_next = xp.zeros((n, hd), dtype=gates.dtype)
+    ut = u.T
+    for t in range(steps - 1, -1, -1):
+        gt = gates[t]
+        i, f, gg, o = gt[:, :hd], gt[:, hd:2 * hd], gt[:, 2 * hd:3 * hd], gt[:, 3 * hd:]
+        c_prev = out[t - 1, :, hd:] if t > 0 else c0
+        dh = g[t, :, :hd] + dh_next
+        dc = g[t, :, hd:] + dc_next + dh * o * dact(tcs[t])
+        d = dz[t]
+        d[:, :hd] = dc * gg * dract(i)
+        d[:, hd:2 * hd] = dc * c_prev * dract(f)
+        d[:, 2 * hd:3 * hd] = dc * i * dact(gg)
+        d[:, 3 * hd:] = dh * tcs[t] * dract(o)
+        dh_next = d @ ut
+        dc_next = dc * f
+    du = hprev_t(h0, out[:, :, :hd]) @ dz.reshape(-1, g4) if need_du else None
+    return dz, du, dh_next, dc_next
+
+
+def gru_scan_forward(xs, u, b, h0, act, ract):
+    xp = get_xp(xs)
+    f, rf = SCAN_ACTIVATIONS[act][0], SCAN_ACTIVATIONS[ract][0]
+    xs = xp.ascontiguousarray(xs)
+    steps, n, g3 = xs.shape
+    hd = g3 // 3
+    zr = xp.empty((steps, n, 2 * hd), dtype=xs.dtype)
+    cand = xp.empty((steps, n, hd), dtype=xs.dtype)
+    hph = xp.empty((steps, n, hd), dtype=xs.dtype)
+    hs = xp.empty((steps, n, hd), dtype=xs.dtype)
+    h = h0
+    for t in range(steps):
+        hp = h @ u + b
+        zr[t] = rf(xp, xs[t, :, :2 * hd] + hp[:, :2 * hd])
+        hph[t] = hp[:, 2 * hd:]
+        cand[t] = f(xp, xs[t, :, 2 * hd:] + zr[t, :, hd:] * hph[t])
+        z = zr[t, :, :hd]
+        h = z * h + (1 - z) * cand[t]
+        hs[t] = h
+    return hs, zr, cand, hph
+
+
+def gru_scan_backward(g, u, h0, hs, zr, cand, hph, act, ract, need_du=True, need_db=True):
+    xp = get_xp(g)
+    dact, dract = SCAN_ACTIVATIONS[act][1], SCAN_ACTIVATIONS[ract][1]
+    steps, n, hd = hs.shape
+    dxp = xp.empty((steps, n, 3 * hd), dtype=hs.dtype)
+    dhp = xp.empty((steps, n, 3 * hd), dtype=hs.dtype)
+    dh_next = xp.zeros((n, hd), dtype=hs.dtype)
+    ut = u.T
+    for t in range(steps - 1, -1, -1):
+        z, r, nn_ = zr[t, :, :hd], zr[t, :, hd:], cand[t]
+        h_prev = hs[t - 1] if t > 0 else h0
+        dh = g[t] + dh_next
+        da_n = dh * (1 - z) * dact(nn_)
+        dx, dr = dxp[t], dhp[t]
+        dx[:, :hd] = dh * (h_prev - nn_) * dract(z)
+        dx[:, hd:2 * hd] = da_n * hph[t] * dract(r)
+        dx[:, 2 * hd:] = da_n
+        dr[:, :2 * hd] = dx[:, :2 * hd]
+        dr[:, 2 * hd:] = da_n * r
+        dh_next = dh * z + dr @ ut
+    du = hprev_t(h0, hs) @ dhp.reshape(-1, 3 * hd) if need_du else None
+    db = dhp.sum(axis=(0, 1)) if need_db else None
+    return dxp, du, db, dh_next
+
+
+# ----------------------------------------------------------------------------- optimizer updates
+# Per-parameter loops over the same formulas as the fused multi-tensor CUDA kernels.
+
+
+def adam_step(params, grads, ms, vs, lr, beta1, beta2, eps, step, weight_decay=0.0, decoupled=False):
+    step = int(step)
+    if step < 1:
+        raise ValueError(f"adam_step: step must be >= 1 (1-based), got {step}")
+    if not len(params) == len(grads) == len(ms) == len(vs):
+        raise ValueError("params, grads and optimizer state lists must have the same length")
+    step_size = float(lr) / (1.0 - float(beta1) ** step)
+    bc2_sqrt = math.sqrt(1.0 - float(beta2) ** step)
+    for p, g, m, v in zip(params, grads, ms, vs):
+        if g is None or p.size == 0:
+            continue
+        xp = get_xp(p)
+        g = g.astype(p.dtype, copy=False).reshape(p.shape)
+        if weight_decay and not decoupled:
+            g = g + weight_decay * p
+        m *= beta1
+        m += (1 - beta1) * g
+        v *= beta2
+        v += (1 - beta2) * (g * g)
+        if weight_decay and decoupled:
+            p *= 1 - lr * weight_decay
+        p -= step_size * m / (xp.sqrt(v) / bc2_sqrt + eps)
+
+
+def sgd_step(params, grads, bufs, lr, momentum, nesterov, weight_decay):
+    if bufs is None:
+        if momentum != 0:
+            raise ValueError("sgd_step: momentum needs momentum buffers")
+        bufs = [None] * len(params)
+    if not len(params) == len(grads) == len(bufs):
+        raise ValueError("params, grads and optimizer state lists must have the same length")
+    for p, g, buf in zip(params, grads, bufs):
+        if g is None or p.size == 0:
+            continue
+        d = g.astype(p.dtype, copy=False).reshape(p.shape)
+        if weight_decay:
+            d = d + weight_decay * p
+        if momentum:
+            buf *= momentum
+            buf += d
+            d = d + momentum * buf if nesterov else buf
+        p -= lr * d

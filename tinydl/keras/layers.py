@@ -1,8 +1,10 @@
 """``tinydl.keras.layers``: tinydl.nn's layers under their Keras names, plus ``Input``.
 
 Every layer is tinydl.nn's own class (``tinydl.keras.layers.Dense is tinydl.nn.Dense``); nothing
-is implemented twice. Names not listed here are looked up in ``tinydl.nn.layers`` on first use,
-so layers added there later (``LSTM``, ``Embedding``, ...) appear here too.
+is implemented twice. Where PyTorch and Keras use one name for different layers (``LSTM``,
+``GRU``, ``Embedding``), ``tinydl.nn`` has PyTorch's under that name and the Keras-semantics
+class as ``KerasLSTM``, ...; the mapping below gives Keras's names to those. Other names not
+listed here are looked up in ``tinydl.nn.layers`` on first use.
 
 The functional API's ``Input``, ``InputLayer`` and symbolic ``KerasTensor`` live in
 ``tinydl.keras.graph`` and are re-exported here: calling any layer on an ``Input`` records a graph
@@ -27,6 +29,10 @@ from ..nn.layers import (Layer, Dense, Flatten, Reshape, Dropout, Activation, Re
 from ..nn.module import Module
 from .graph import Input, InputLayer, KerasTensor
 
+# Keras's names for the Keras-semantics classes of tinydl.nn (whose own LSTM, GRU and Embedding
+# are PyTorch's)
+LSTM, GRU, Embedding = _nl.KerasLSTM, _nl.KerasGRU, _nl.KerasEmbedding
+
 # Keras's aliases
 MaxPool2D = MaxPooling2D
 AvgPool2D = AveragePooling2D
@@ -36,8 +42,8 @@ Convolution2D = Conv2D
 __all__ = ["Layer", "Input", "InputLayer", "KerasTensor", "Dense", "Flatten", "Reshape", "Dropout",
            "Activation", "ReLU", "LeakyReLU", "Softmax", "Conv2D", "Conv2DTranspose", "MaxPooling2D",
            "AveragePooling2D", "GlobalAveragePooling2D", "BatchNormalization", "MaxPool2D", "AvgPool2D",
-           "GlobalAvgPool2D", "Convolution2D", "Concatenate", "Add", "Subtract", "Multiply", "Average",
-           "Lambda", "concatenate", "add", "subtract", "multiply", "average"]
+           "GlobalAvgPool2D", "Convolution2D", "LSTM", "GRU", "Embedding", "Concatenate", "Add", "Subtract",
+           "Multiply", "Average", "Lambda", "concatenate", "add", "subtract", "multiply", "average"]
 
 
 # ---- small layers tinydl.nn does not have ----------------------------------------------------------
@@ -119,7 +125,7 @@ def average(inputs, **kwargs):
 
 
 def __getattr__(name):
-    # Layers added to tinydl.nn.layers later (LSTM, Embedding, ...) show up here under their names.
+    # Other layers of tinydl.nn.layers (SimpleRNN, LayerNormalization, ...) show up here under their names.
     if not name.startswith("_"):
         value = getattr(_nl, name, None)
         if isinstance(value, type) and issubclass(value, Module):

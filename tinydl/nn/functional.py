@@ -12,7 +12,7 @@ Tensor([[1., 1., 1.],
         [1., 1., 1.],
         [1., 1., 1.]], dtype=float64)
 """
-from ..backends import kernels_for
+from ..backends.activations import KERNEL_ACTIVATIONS, TENSOR_ONLY
 from ..core import functional as T
 from ..core.random import get_rng
 from ..core.tensor import Tensor, as_tensor
@@ -62,16 +62,18 @@ def _from_nhwc(y, data_format):
     return y if data_format == "channels_last" else T.transpose(y, (0, 3, 1, 2))
 
 
-FUSABLE_ACTIVATIONS = (None, "linear", "relu", "tanh")
+# Activations fused into the convolution: the kernel ones except sigmoid, whose layers keep their
+# logits for a later binary cross-entropy (see layers.base.activate).
+FUSABLE_ACTIVATIONS = (None,) + tuple(a for a in KERNEL_ACTIVATIONS if a != "sigmoid")
 
 
 def conv2d(x, kernel, bias=None, stride=1, padding="valid", dilation=1, data_format="channels_last",
            name="conv2d", activation=None):
     """2-d convolution (cross-correlation). kernel is (KH, KW, C_in, C_out) in both layouts.
 
-    With a bias and an activation in ``FUSABLE_ACTIVATIONS``, providers that have a fused
-    convolution + bias + activation kernel (the Numba one) run it in one pass; other activations
-    are applied after (softmax/sigmoid keep their logits, see layers.base.activate).
+    With a bias and an activation in ``FUSABLE_ACTIVATIONS`` this is one op,
+    ``ops.Conv2DBiasAct`` (the Numba provider fuses it into the convolution's tiles); other
+    activations are applied after (softmax/sigmoid keep their logits, see layers.base.activate).
     """
     x = as_tensor(x)
     _check_image(x, name, data_format)
@@ -86,8 +88,7 @@ def conv2d(x, kernel, bias=None, stride=1, padding="valid", dilation=1, data_for
         if n + lo + hi < (k - 1) * d + 1:
             raise ValueError(f"{name}: kernel {(kh, kw)} (dilation {dilation}) is larger than the padded input "
                              f"{(xh.shape[1] + sum(pads[0]), xh.shape[2] + sum(pads[1]))} of input shape {tuple(x.shape)}")
-    if (bias is not None and activation in FUSABLE_ACTIVATIONS
-            and hasattr(kernels_for(xh.data), "conv2d_bias_act_forward")):
+    if bias is not None and activation in FUSABLE_ACTIVATIONS:
         y = ops.Conv2DBiasAct.apply(xh, kernel, bias, stride=stride, padding=pads, dilation=dilation,
                                     act=activation or "linear")
     else:
@@ -175,7 +176,7 @@ def bias_act(x, bias, activation):
     return ops.BiasAct.apply(x, bias, act=activation)
 
 
-# The functional forms of the sequence layers. Their ops live beside their layers, which import
+# The functional forms of the sequence layers live beside their layers, which import
 # this module, so they are imported when first called.
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """PyTorch's ``F.layer_norm``: normalize over the trailing ``normalized_shape`` axes."""
@@ -210,13 +211,13 @@ def dropout(x, rate=0.5, training=True):
     return x * Tensor._wrap(mask)
 
 
-ACTIVATIONS = {
-    None: None, "linear": None,
-    "relu": T.relu, "sigmoid": T.sigmoid, "tanh": T.tanh, "gelu": T.gelu,
+_TENSOR_FUNCTIONS = {
+    "linear": None, "relu": T.relu, "sigmoid": T.sigmoid, "tanh": T.tanh, "gelu": T.gelu,
     "softmax": lambda x: T.softmax(x, axis=-1),
     "leaky_relu": lambda x: T.leaky_relu(x, 0.2),  # Keras's default slope for the string
-    "elu": None,
 }
+# Every name of the one table (backends.activations) -> its Tensor function (None: identity).
+ACTIVATIONS = {None: None, **{name: _TENSOR_FUNCTIONS[name] for name in KERNEL_ACTIVATIONS + TENSOR_ONLY}}
 
 
 def get_activation(identifier):

@@ -1,10 +1,10 @@
 """The neural-network ops: convolution, pooling, fused bias+activation, softmax cross-entropy.
 
 Each is a Function whose forward and backward call the active kernel provider
-(``tinydl.backends.kernels_for(x)``: the NumPy reference, the Numba kernels or CUDA), all in the
+(``tinydl.backends.provider_for(x)``: the NumPy reference, the Numba kernels or CUDA), all in the
 channels-last layout (NHWC images, (KH, KW, C_in, C_out) kernels).
 """
-from ..backends import kernels_for, get_array_module
+from ..backends import provider_for, get_array_module
 from ..core.autograd import Function
 
 
@@ -19,32 +19,32 @@ class Conv2D(Function):
         self.stride, self.padding, self.dilation = stride, padding, dilation
 
     def forward(self, x, w):
-        self.kernels = kernels_for(x)
+        self.provider = provider_for(x)
         self.x, self.w = _contig(x), _contig(w)
-        return self.kernels.conv2d_forward(self.x, self.w, self.stride, self.padding, self.dilation)
+        return self.provider.conv2d_forward(self.x, self.w, self.stride, self.padding, self.dilation)
 
     def backward(self, g):
-        return self.kernels.conv2d_backward(
+        return self.provider.conv2d_backward(
             self.x, self.w, _contig(g), self.stride, self.padding, self.dilation,
             need_gx=self.needs_grad[0], need_gw=self.needs_grad[1])
 
 
 class Conv2DBiasAct(Function):
-    """act(conv2d(x, w) + b) in one pass, for providers that have it (the Numba one): the bias
-    and activation are applied tile by tile while the output is in cache."""
+    """act(conv2d(x, w) + b) as one op; the Numba provider applies the bias and activation tile by
+    tile while the output is in cache, the others compose the two primitives."""
 
     def __init__(self, stride, padding, dilation, act):
         self.stride, self.padding, self.dilation, self.act = stride, padding, dilation, act
 
     def forward(self, x, w, b):
-        self.kernels = kernels_for(x)
+        self.provider = provider_for(x)
         self.x, self.w = _contig(x), _contig(w)
-        self.y = self.kernels.conv2d_bias_act_forward(self.x, self.w, b, self.act, self.stride,
+        self.y = self.provider.conv2d_bias_act_forward(self.x, self.w, b, self.act, self.stride,
                                                       self.padding, self.dilation)
         return self.y
 
     def backward(self, g):
-        return self.kernels.conv2d_bias_act_backward(
+        return self.provider.conv2d_bias_act_backward(
             self.x, self.w, self.y, _contig(g), self.act, self.stride, self.padding, self.dilation,
             need_gx=self.needs_grad[0], need_gw=self.needs_grad[1], need_gb=self.needs_grad[2])
 
@@ -57,16 +57,16 @@ class Conv2DTranspose(Function):
         self.out_shape = out_shape
 
     def forward(self, x, w):
-        self.kernels = kernels_for(x)
+        self.provider = provider_for(x)
         self.x, self.w = _contig(x), _contig(w)
-        gx, _ = self.kernels.conv2d_backward(
+        gx, _ = self.provider.conv2d_backward(
             None, self.w, self.x, self.stride, self.padding, self.dilation,
             need_gx=True, need_gw=False, x_shape=self.out_shape)
         return gx
 
     def backward(self, g):
         g = _contig(g)
-        k = self.kernels
+        k = self.provider
         gx = k.conv2d_forward(g, self.w, self.stride, self.padding, self.dilation) \
             if self.needs_grad[0] else None
         gw = k.conv2d_backward(g, self.w, self.x, self.stride, self.padding, self.dilation,
@@ -81,12 +81,12 @@ class MaxPool2D(Function):
         self.pool, self.stride, self.padding = pool, stride, padding
 
     def forward(self, x):
-        self.kernels, self.shape = kernels_for(x), x.shape
-        y, self.argmax = self.kernels.maxpool2d_forward(_contig(x), self.pool, self.stride, self.padding)
+        self.provider, self.shape = provider_for(x), x.shape
+        y, self.argmax = self.provider.maxpool2d_forward(_contig(x), self.pool, self.stride, self.padding)
         return y
 
     def backward(self, g):
-        return self.kernels.maxpool2d_backward(_contig(g), self.argmax, self.shape, self.pool,
+        return self.provider.maxpool2d_backward(_contig(g), self.argmax, self.shape, self.pool,
                                                self.stride, self.padding)
 
 
@@ -97,11 +97,11 @@ class AvgPool2D(Function):
         self.pool, self.stride, self.padding = pool, stride, padding
 
     def forward(self, x):
-        self.kernels, self.shape = kernels_for(x), x.shape
-        return self.kernels.avgpool2d_forward(_contig(x), self.pool, self.stride, self.padding)
+        self.provider, self.shape = provider_for(x), x.shape
+        return self.provider.avgpool2d_forward(_contig(x), self.pool, self.stride, self.padding)
 
     def backward(self, g):
-        return self.kernels.avgpool2d_backward(_contig(g), self.shape, self.pool, self.stride, self.padding)
+        return self.provider.avgpool2d_backward(_contig(g), self.shape, self.pool, self.stride, self.padding)
 
 
 class BiasAct(Function):
@@ -111,22 +111,22 @@ class BiasAct(Function):
         self.act = act
 
     def forward(self, x, b):
-        self.kernels = kernels_for(x)
-        self.y = self.kernels.bias_act_forward(_contig(x), b, self.act)
+        self.provider = provider_for(x)
+        self.y = self.provider.bias_act_forward(_contig(x), b, self.act)
         return self.y
 
     def backward(self, g):
-        return self.kernels.bias_act_backward(self.y, _contig(g), self.act)
+        return self.provider.bias_act_backward(self.y, _contig(g), self.act)
 
 
 class SoftmaxCrossEntropy(Function):
     """Per-row -log softmax(logits)[label], fused; finite for logits of +-1e4."""
 
     def forward(self, logits, labels):
-        self.kernels = kernels_for(logits)
+        self.provider = provider_for(logits)
         self.labels = labels
-        loss, self.probs = self.kernels.softmax_xent_forward(_contig(logits), labels)
+        loss, self.probs = self.provider.softmax_xent_forward(_contig(logits), labels)
         return loss
 
     def backward(self, g):
-        return self.kernels.softmax_xent_backward(self.probs, self.labels, _contig(g)), None
+        return self.provider.softmax_xent_backward(self.probs, self.labels, _contig(g)), None

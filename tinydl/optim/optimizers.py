@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from ..backends import is_gpu_array
+from ..backends import is_gpu_array, provider_for
 from ..core.tensor import Tensor
 from .clip import clip_coefficient, total_norm
 
@@ -255,15 +255,10 @@ class SGD(Optimizer):
     def _fused_step(self, todo, grads):
         for group, items in self._by_group(todo, grads):
             bufs = [self._buffer(st, "momentum_buffer", p) for p, st, _ in items] if group["momentum"] else None
-            _cuda().sgd_step([p.data for p, _, _ in items], [g for _, _, g in items], bufs,
+            provider_for(items[0][0].data).sgd_step([p.data for p, _, _ in items], [g for _, _, g in items], bufs,
                              self._lr_value(group["lr"]), group["momentum"], group["nesterov"],
                              group["weight_decay"])
         return True
-
-
-def _cuda():
-    from ..backends import cuda
-    return cuda
 
 
 class Adam(Optimizer):
@@ -293,7 +288,7 @@ class Adam(Optimizer):
             for p, st, _ in items:
                 st["step"] = t
             b1, b2 = group["betas"]
-            _cuda().adam_step([p.data for p, _, _ in items], [g for _, _, g in items],
+            provider_for(items[0][0].data).adam_step([p.data for p, _, _ in items], [g for _, _, g in items],
                               [self._buffer(st, "exp_avg", p) for p, st, _ in items],
                               [self._buffer(st, "exp_avg_sq", p) for p, st, _ in items],
                               self._lr_value(group["lr"]), b1, b2, group["eps"], t,

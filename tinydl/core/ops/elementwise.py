@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 from ..autograd import Function
-from ...backends import get_array_module
+from ...backends import get_array_module, provider_for
 from .arithmetic import _check_broadcast
 
 
@@ -149,51 +149,33 @@ class Tanh(Function):
 
 
 _erf = np.vectorize(math.erf, otypes=[np.float64])
-_SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 
 
 class GELU(Function):
-    """x * Phi(x). ``approximate='tanh'`` uses the tanh formula (faster, as GPT-2 does);
-    ``'none'`` the exact normal CDF (erf evaluated per element: slower). The tanh form runs the
-    fused Numba kernels of ``tinydl.kernels.cpu.elementwise`` on C-contiguous CPU NumPy
-    float32/float64 arrays; CuPy arrays and ``tinydl.use_reference()`` take the NumPy code."""
+    """x * Phi(x). ``approximate='tanh'`` uses the tanh formula (faster, as GPT-2 does), run by the
+    kernel provider (``gelu_tanh_forward``/``_backward``: a fused Numba pass on the CPU);
+    ``'none'`` the exact normal CDF (erf evaluated per element: slower)."""
 
     def __init__(self, approximate="none"):
         if approximate not in ("none", "tanh"):
             raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
-    def _kernel_for(self, a):
-        """The fused Numba GELU-tanh kernels if ``a`` takes the kernel path, else None."""
-        from ... import backends
-        if (self.approximate != "tanh" or backends.reference_forced() or type(a) is not np.ndarray
-                or a.dtype not in (np.float32, np.float64) or not a.flags.c_contiguous):
-            return None
-        from ...kernels.cpu import elementwise  # lazily: loading Numba costs ~0.5 s
-        return elementwise
-
     def forward(self, a):
-        xp = get_array_module(a)
         self.a = a
-        self.kernel = self._kernel_for(a)
-        if self.kernel is not None:  # one fused pass: y and the saved tanh
-            y, self.t = self.kernel.gelu_tanh_forward(a)
-            return y
         if self.approximate == "tanh":
-            self.t = xp.tanh(_SQRT_2_OVER_PI * (a + 0.044715 * (a * a * a)))  # a*a*a: far faster than a**3
-            return 0.5 * a * (1 + self.t)
+            self.provider = provider_for(a)
+            y, self.t = self.provider.gelu_tanh_forward(a)  # t: the saved tanh
+            return y
+        xp = get_array_module(a)
         host = a.get() if hasattr(a, "get") else a
         self.cdf = xp.asarray(0.5 * (1 + _erf(host / math.sqrt(2)))).astype(a.dtype)
         return a * self.cdf
 
     def backward(self, g):
-        xp = get_array_module(g)
         a = self.a
-        if (self.kernel is not None and type(g) is np.ndarray and g.dtype == a.dtype
-                and g.shape == a.shape):
-            return self.kernel.gelu_tanh_backward(a, self.t, g)
         if self.approximate == "tanh":
-            dinner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * a * a)
-            return g * (0.5 * (1 + self.t) + 0.5 * a * (1 - self.t * self.t) * dinner)
+            return self.provider.gelu_tanh_backward(a, self.t, g)
+        xp = get_array_module(g)
         pdf = xp.exp(-0.5 * a * a) / math.sqrt(2 * math.pi)
         return g * (self.cdf + a * pdf)

@@ -38,36 +38,12 @@ import math
 
 import numpy as np
 
-from ...backends import get_array_module
 from ...core import functional as T
-from ...core.autograd import Function
 from ...core.random import get_rng
 from ...core.tensor import Tensor, as_tensor
 from .. import functional as F
+from ..sequence_ops import MaskedSoftmax
 from .base import Layer
-
-
-class MaskedSoftmax(Function):
-    """Softmax over the last axis restricted to ``keep`` (a boolean array broadcastable to the
-    scores; True = included). Excluded entries, and every entry of a row with nothing included
-    (or only -inf scores), are exactly 0. ``keep`` gets no gradient."""
-
-    def forward(self, s, keep):
-        xp = get_array_module(s)
-        if keep.dtype != bool:
-            keep = keep.astype(bool)
-        ninf = s.dtype.type(-np.inf)
-        sm = xp.where(keep, s, ninf) if keep.ndim else (s if bool(keep) else xp.full_like(s, ninf))
-        m = sm.max(axis=-1, keepdims=True)
-        m = xp.where(xp.isfinite(m), m, s.dtype.type(0))
-        e = xp.exp(sm - m)
-        total = e.sum(axis=-1, keepdims=True)
-        self.y = e / xp.where(total > 0, total, s.dtype.type(1))
-        return self.y
-
-    def backward(self, g):
-        y = self.y
-        return y * (g - (g * y).sum(axis=-1, keepdims=True)), None
 
 
 def masked_softmax(scores, keep=None):

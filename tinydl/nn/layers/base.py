@@ -87,7 +87,7 @@ class Layer(Module):
 def activate(z, activation, bias=None):
     """activation(z + bias): fused for relu/tanh/linear; softmax and sigmoid outputs keep their
     logits so a following cross-entropy can use them (stable, as Keras)."""
-    if activation in (None, "linear", "relu", "tanh") and bias is not None:
+    if activation in F.FUSABLE_ACTIVATIONS and bias is not None:
         return F.bias_act(z, bias, activation or "linear")
     if bias is not None:
         z = z + bias
@@ -98,3 +98,13 @@ def activate(z, activation, bias=None):
     if activation in ("softmax", "sigmoid"):
         remember_logits(out, activation, z)
     return out
+
+
+def keras_named(name):
+    """Give a class Keras's name for what users see (messages, ``summary()``, automatic layer
+    names such as ``lstm_1``): in ``tinydl.nn`` the name ``LSTM`` belongs to PyTorch's layer, so
+    the Keras-semantics class is ``KerasLSTM`` there and ``LSTM`` in ``tinydl.keras.layers``."""
+    def rename(cls):
+        cls.__name__ = cls.__qualname__ = name
+        return cls
+    return rename

@@ -1,18 +1,18 @@
 """Embedding: a trainable lookup table from integer ids to vectors.
 
-``Embedding(input_dim, output_dim)`` (Keras's arguments) maps integer ids of any shape
-``(...)`` to ``(..., output_dim)``; ``TorchEmbedding(num_embeddings, embedding_dim)`` (exported as
-``tinydl.nn.Embedding``) is the same layer with PyTorch's argument names, ``padding_idx`` and
-initialisation (N(0, 1)). The table is ``embeddings``,
-shaped (input_dim, output_dim) in both flavours, as Keras and PyTorch store it.
+``KerasEmbedding(input_dim, output_dim)`` (Keras's arguments; ``tinydl.keras.layers.Embedding``)
+maps integer ids of any shape ``(...)`` to ``(..., output_dim)``; ``tinydl.nn.Embedding``
+(``torch_sequence.Embedding``) is the same layer with PyTorch's argument names, ``padding_idx``
+and initialisation (N(0, 1)). The table is ``embeddings``, shaped (input_dim, output_dim) in
+both flavours, as Keras and PyTorch store it.
 
-The lookup is one op, :class:`EmbeddingLookup`: forward gathers rows, backward scatter-adds the
-incoming gradient into the rows that were used, so an id that appears several times
-accumulates every one of its gradients. Only the used rows are non-zero in the gradient.
+The lookup is one op, ``nn.sequence_ops.EmbeddingLookup``: forward gathers rows, backward
+scatter-adds the incoming gradient into the rows that were used, so an id that appears several
+times accumulates every one of its gradients. Only the used rows are non-zero in the gradient.
 
 >>> import numpy as np, tinydl
->>> from tinydl.nn.layers.embedding import Embedding
->>> emb = Embedding(5, 2)
+>>> from tinydl.nn.layers.embedding import KerasEmbedding
+>>> emb = KerasEmbedding(5, 2)
 >>> out = emb(np.array([[1, 1, 4]]))
 >>> out.shape
 (1, 3, 2)
@@ -22,51 +22,10 @@ accumulates every one of its gradients. Only the used rows are non-zero in the g
 """
 import numpy as np
 
-from ...backends import get_array_module
-from ...core.autograd import Function
 from ...core.random import get_rng
 from ...core.tensor import Tensor
-from .base import Layer
-
-
-class EmbeddingLookup(Function):
-    """``table[ids]`` for a 2-d table and integer ids of any shape; ids get no gradient.
-
-    Backward: a scatter-add of the output gradient rows into a zero table (repeated ids
-    accumulate). ``padding_idx`` (PyTorch's) receives no gradient.
-    """
-
-    def __init__(self, padding_idx=None):
-        self.padding_idx = padding_idx
-
-    def forward(self, table, ids):
-        if ids.dtype.kind not in "iu":
-            raise TypeError(f"embedding: ids must be integers, got dtype {ids.dtype}")
-        n = table.shape[0]
-        if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= n):
-            raise IndexError(f"embedding: ids must be in [0, {n}) for a table of {n} rows, got values in "
-                             f"[{int(ids.min())}, {int(ids.max())}]")
-        self.ids, self.shape = ids, table.shape
-        return table[ids]
-
-    def backward(self, g):
-        xp = get_array_module(g)
-        ids = self.ids.reshape(-1)
-        rows = g.reshape(-1, self.shape[1])
-        out = xp.zeros(self.shape, dtype=g.dtype)
-        if ids.size and xp is not np:
-            xp.add.at(out, ids, rows)  # CuPy: an atomic scatter-add
-        elif ids.size:
-            # Sort the ids once, sum each run of equal ids with reduceat: a scatter-add without
-            # np.add.at's per-element overhead.
-            order = xp.argsort(ids, kind="stable")
-            sorted_ids = ids[order]
-            starts = xp.flatnonzero(xp.concatenate([xp.ones(1, bool), sorted_ids[1:] != sorted_ids[:-1]]))
-            sums = xp.add.reduceat(rows[order], starts, axis=0)
-            out[sorted_ids[starts]] = sums
-        if self.padding_idx is not None:
-            out[self.padding_idx] = 0
-        return out, None
+from ..sequence_ops import EmbeddingLookup
+from .base import Layer, keras_named
 
 
 def embedding(ids, table, padding_idx=None):
@@ -85,7 +44,8 @@ def _standard_normal(shape, dtype):
     return get_rng().standard_normal(shape).astype(dtype)
 
 
-class Embedding(Layer):
+@keras_named("Embedding")
+class KerasEmbedding(Layer):
     """Keras's ``Embedding(input_dim, output_dim, embeddings_initializer='uniform',
     embeddings_regularizer=None, mask_zero=False)``; ids of any shape -> (..., output_dim).
 
@@ -133,19 +93,6 @@ class Embedding(Layer):
     def weight(self):
         """PyTorch's name for the table (the same Parameter)."""
         return self.embeddings
-
-
-class TorchEmbedding(Embedding):
-    """PyTorch's ``nn.Embedding(num_embeddings, embedding_dim, padding_idx=None)``: N(0, 1)
-    initialisation; the ``padding_idx`` row starts at zero and never receives a gradient."""
-
-    def __init__(self, num_embeddings=None, embedding_dim=None, padding_idx=None, **kwargs):
-        num_embeddings = kwargs.pop("input_dim", num_embeddings)
-        embedding_dim = kwargs.pop("output_dim", embedding_dim)
-        if padding_idx is not None and padding_idx < 0:
-            padding_idx += num_embeddings
-        kwargs.setdefault("embeddings_initializer", "normal")
-        super().__init__(num_embeddings, embedding_dim, padding_idx=padding_idx, **kwargs)
 
 
 class PositionalEmbedding(Layer):

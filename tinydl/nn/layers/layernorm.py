@@ -2,11 +2,8 @@
 
 Each example is normalized over the feature axes (the last axis by default):
 ``y = (x - mean) / sqrt(var + epsilon) * gamma + beta``, with the biased variance as both
-frameworks use. One op, :class:`LayerNormOp`, with a hand-written backward
-(``dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))``). Over the last axis, on
-CPU NumPy float32/float64 arrays, it runs the fused Numba kernels of
-``tinydl.kernels.cpu.layernorm`` (one pass per row each way); CuPy arrays, other axes and
-``tinydl.use_reference()`` take the NumPy code.
+frameworks use. One op, ``nn.sequence_ops.LayerNormOp``, with a hand-written backward; over the
+last axis the kernel provider runs it (fused Numba kernels on the CPU).
 
 Keras: ``LayerNormalization(axis=-1, epsilon=1e-3, center=True, scale=True)``.
 PyTorch: ``LayerNorm(normalized_shape, eps=1e-5, elementwise_affine=True, bias=True)``,
@@ -21,76 +18,10 @@ normalizing over the trailing ``len(normalized_shape)`` axes. Both store ``gamma
 """
 import numpy as np
 
-from ...backends import get_array_module
 from ...core import functional as T
-from ...core.autograd import Function
 from ...core.tensor import Tensor, as_tensor
+from ..sequence_ops import LayerNormOp
 from .base import Layer
-
-
-class LayerNormOp(Function):
-    """``(x - mean) * rstd * gamma + beta`` over ``axes``; gamma and beta broadcast against x."""
-
-    def __init__(self, axes, eps):
-        self.axes, self.eps = tuple(axes), eps
-
-    def _kernel_for(self, x, gamma, beta):
-        """The fused Numba LayerNorm kernels if this op takes the kernel path, else None: CPU
-        NumPy float32/float64 arrays, C-contiguous ``x`` normalized over its last axis only, and
-        ``gamma``/``beta`` of that axis's length (or scalars)."""
-        from ... import backends
-        if backends.reference_forced() or x.ndim == 0 or self.axes != (x.ndim - 1,):
-            return None
-        d = x.shape[-1]
-        for a in (x, gamma, beta):
-            if type(a) is not np.ndarray or a.dtype != x.dtype:
-                return None
-        if x.dtype not in (np.float32, np.float64) or not x.flags.c_contiguous or x.size == 0:
-            return None
-        for p in (gamma, beta):
-            if p.size not in (1, d) or any(n != 1 for n in p.shape[:-1]):
-                return None
-        from ...kernels.cpu import layernorm  # lazily: loading Numba costs ~0.5 s
-        return layernorm
-
-    @staticmethod
-    def _vec(p, d):
-        return np.ascontiguousarray(np.broadcast_to(p.reshape(-1).astype(np.float64), (d,)))
-
-    def forward(self, x, gamma, beta):
-        self.kernel = self._kernel_for(x, gamma, beta)
-        if self.kernel is not None:  # one fused pass per row; saves mean and rstd only
-            d = x.shape[-1]
-            self.x, self.gamma = x, gamma
-            self.gvec = self._vec(gamma, d)
-            y, self.mean, self.rstd = self.kernel.layernorm_forward(x, self.gvec, self._vec(beta, d), self.eps)
-            return y
-        xp = get_array_module(x)
-        mu = x.mean(axis=self.axes, keepdims=True)
-        xc = x - mu
-        var = (xc * xc).mean(axis=self.axes, keepdims=True)
-        self.rstd = 1 / xp.sqrt(var + x.dtype.type(self.eps))
-        self.xhat = xc * self.rstd
-        self.gamma = gamma
-        return self.xhat * gamma + beta
-
-    def backward(self, g):
-        if self.kernel is not None and type(g) is np.ndarray and g.shape == self.x.shape:
-            dx, dgamma, dbeta = self.kernel.layernorm_backward(self.x, g, self.gvec, self.mean, self.rstd,
-                                                               want_dx=bool(self.needs_grad[0]))
-            dt, pshape = self.x.dtype, (1,) * (self.x.ndim - 1) + (self.x.shape[-1],)
-            return dx, dgamma.astype(dt).reshape(pshape), dbeta.astype(dt).reshape(pshape)
-        if self.kernel is not None:  # an unusual upstream gradient: rebuild the saved arrays
-            shape = self.x.shape[:-1] + (1,)
-            self.rstd = self.rstd.astype(self.x.dtype).reshape(shape)
-            self.xhat = (self.x - self.mean.astype(self.x.dtype).reshape(shape)) * self.rstd
-        xhat, axes = self.xhat, self.axes
-        dx = None
-        if self.needs_grad[0]:
-            dxhat = g * self.gamma
-            dx = self.rstd * (dxhat - dxhat.mean(axis=axes, keepdims=True)
-                              - xhat * (dxhat * xhat).mean(axis=axes, keepdims=True))
-        return dx, (g * xhat if self.needs_grad[1] else None), g  # the base class sums gamma/beta's
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):

@@ -28,7 +28,7 @@ from .. import functional as F
 from .attention import MultiHeadAttention
 from .base import Layer
 from .core import Dense
-from .embedding import Embedding, PositionalEmbedding
+from .embedding import KerasEmbedding, PositionalEmbedding
 from .layernorm import LayerNormalization
 
 
@@ -100,7 +100,7 @@ class TransformerLM(Layer):
         self.vocab_size, self.block_size, self.dim = vocab_size, block_size, dim
         self.num_layers = num_layers
         dt = self.dtype
-        self.tok = Embedding(vocab_size, dim, embeddings_initializer=_normal_002, dtype=dt)
+        self.tok = KerasEmbedding(vocab_size, dim, embeddings_initializer=_normal_002, dtype=dt)
         self.pos = PositionalEmbedding(block_size, dim, dtype=dt)
         for i in range(num_layers):
             setattr(self, f"block{i}", TransformerBlock(dim, num_heads, ff_dim=ff_dim, dropout=dropout, causal=True,
