@@ -146,7 +146,10 @@ def worker(a):
                   "step_time_s": step_time, "throughput": units * world / step_time,
                   "comm_share": statistics.median(comm_shares), "grad_bytes": grad_bytes,
                   "allreduce_s": allreduce, "step_times_s": step_times,
-                  "buckets": wrapped.reducer.bucket_sizes() if a.ddp else None}
+                  "buckets": wrapped.reducer.bucket_sizes() if a.ddp else None,
+                  "buckets_done_before_backward_ended": (
+                      wrapped.reducer.buckets_done_early / max(wrapped.reducer.buckets_reduced, 1)
+                      if a.ddp else None)}
         pathlib.Path(a.result).write_text(json.dumps(result))
     dist.destroy_process_group()
 
@@ -172,15 +175,18 @@ def run(model, procs, a, tmp):
 
 def table(results):
     base = {r["model"]: r for r in results if r["procs"] == 1}
-    lines = ["| model | processes | units/s | step time (ms) | scaling efficiency | communication share |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| model | processes | units/s | step time (ms) | scaling efficiency | communication share | "
+             "buckets (done before backward ended) |",
+             "|---|---|---|---|---|---|---|"]
     for r in results:
         unit = "images" if r["model"] == "cnn" else "tokens"
         eff = r["throughput"] / (r["procs"] * base[r["model"]]["throughput"]) if r["model"] in base else float("nan")
         r["efficiency"] = eff
         lines.append(f"| {'seed CNN' if r['model'] == 'cnn' else 'tiny GPT'} | {r['procs']} | "
                      f"{r['throughput']:,.0f} {unit}/s | {1e3 * r['step_time_s']:.1f} | {eff:.2f} | "
-                     f"{100 * r['comm_share']:.1f}% |")
+                     f"{100 * r['comm_share']:.1f}% | "
+                     + (f"{len(r['buckets'])} ({100 * r['buckets_done_before_backward_ended']:.0f}%) |"
+                        if r["buckets"] else "- |"))
     lines.append("")
     lines.append("| model | gradient bytes | all-reduce of 8 B (us) | all-reduce of the gradients (ms) |")
     lines.append("|---|---|---|---|")

@@ -172,3 +172,19 @@ def test_the_mpi_examples_run(tmp_path, example, expect):
     assert p.returncode == 0, p.stdout + p.stderr
     assert p.stdout.count(expect) == 1, p.stdout  # rank 0 alone reports
     assert ckpt.exists()
+
+
+@pytest.mark.slow
+def test_bench_ddp_smallest_mode_runs(tmp_path):
+    out = tmp_path / "bench_ddp.json"
+    bench = PROGRAMS.parents[1] / "bench" / "bench_ddp.py"
+    p = subprocess.run([sys.executable, str(bench), "--which", "cnn", "--steps", "1", "--warmup", "1",
+                        "--repeats", "1", "--out", str(out)], capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stdout + p.stderr
+    import json
+    results = json.loads(out.read_text())["results"]
+    assert [r["procs"] for r in results] == [1, 2]
+    assert all(r["throughput"] > 0 for r in results) and results[1]["buckets"]
+    model = subprocess.run([sys.executable, str(bench.parent / "ddp_scaling_model.py"), str(out)],
+                           capture_output=True, text=True, timeout=60)
+    assert model.returncode == 0 and "| seed CNN" in model.stdout, model.stdout + model.stderr

@@ -1,9 +1,10 @@
 """DistributedDataParallel: one model replica per process, gradients averaged during backward.
 
->>> # run under mpiexec -n 2, after tinydl.distributed.init_process_group("mpi")
->>> # model = DistributedDataParallel(net)           # rank 0's weights everywhere
->>> # loss_fn(model(x_local), y_local).backward()     # .grad now holds the average over ranks
->>> # optimizer.step()
+Under ``mpiexec -n 2``, after ``tinydl.distributed.init_process_group("mpi")``::
+
+    model = DistributedDataParallel(net)             # rank 0's weights everywhere
+    loss_fn(model(x_local), y_local).backward()      # .grad now holds the average over ranks
+    optimizer.step()
 """
 import contextlib
 

@@ -71,6 +71,8 @@ class GradReducer:
         self.rebuilt = False
         self.armed = False
         self.comm_seconds = 0.0  # time spent inside the reducer (copies, launches, waits)
+        self.buckets_reduced = 0  # buckets all-reduced so far ...
+        self.buckets_done_early = 0  # ... and how many had finished before backward ended
         self._reset()
 
     # ---- buckets ------------------------------------------------------------------------------
@@ -153,6 +155,8 @@ class GradReducer:
                 return
 
     def _finish(self):
+        self.buckets_reduced += len(self.buckets)
+        self.buckets_done_early += sum(b.work.is_completed() for b in self.buckets)
         for bucket in self.buckets:
             bucket.work.wait()
             if self.average and self.world > 1:
