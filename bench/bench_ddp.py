@@ -15,10 +15,14 @@ buckets). Each run is launched with ``mpiexec -n N`` and reports:
 * communication share: the time spent inside the gradient reducer (flattening gradients into
   buckets, starting the all-reduces, driving MPI progress and waiting for the last bucket,
   copying results back), as a fraction of the step time, averaged over ranks. Communication
-  hidden behind backward by the non-blocking all-reduces does not count; waiting does.
+  hidden behind backward by the non-blocking all-reduces does not count; waiting does, including
+  waiting for a slower rank to reach the all-reduce;
+* the all-reduce alone: the same gradient bytes all-reduced in isolation (ranks aligned by a
+  barrier first), as a share of the step: the transfer cost without the waiting for stragglers;
+* buckets: how many, and the share that had finished when the last gradient was ready.
 
-It also measures the all-reduce itself (``--allreduce-sizes``: alpha, the small-message latency,
-and the time for the model's gradient bytes), which the README's alpha-beta model starts from.
+It also measures the all-reduce itself (of 8 bytes: the latency alpha; and of the model's gradient
+bytes), which ``ddp_scaling_model.py`` and the README's alpha-beta model start from.
 """
 import argparse
 import json
@@ -128,24 +132,28 @@ def worker(a):
         dist.all_reduce(share, op=dist.ReduceOp.AVG)
         step_times.append(mine.item() / a.steps)
         comm_shares.append(share.item())
-    # the all-reduce alone: a tiny message (latency) and the model's gradient bytes
-    allreduce = {}
+    # the all-reduce alone: a tiny message (latency) and the model's gradient bytes; the minimum
+    # over repeats is the transfer cost, the median adds the machine's scheduling noise
+    allreduce, allreduce_median = {}, {}
     for name, n in (("8 B", 1), ("gradients", grad_bytes // 8)):
         buf = tinydl.Tensor(np.zeros(n, np.float64))
         dist.all_reduce(buf)
         times = []
-        for _ in range(20 if n > 1 else 200):
+        for _ in range(30 if n > 1 else 200):
             dist.barrier()
             t0 = time.perf_counter()
             dist.all_reduce(buf)
-            times.append(time.perf_counter() - t0)
-        allreduce[name] = statistics.median(times)
+            elapsed = tinydl.Tensor(np.array([time.perf_counter() - t0]))
+            dist.all_reduce(elapsed, op=dist.ReduceOp.MIN)   # the rank that arrived last waited least
+            times.append(elapsed.item())
+        allreduce[name], allreduce_median[name] = min(times), statistics.median(times)
     if rank == 0:
         step_time = statistics.median(step_times)
         result = {"model": a.worker, "procs": world, "ddp": a.ddp, "units_per_step": units * world,
                   "step_time_s": step_time, "throughput": units * world / step_time,
                   "comm_share": statistics.median(comm_shares), "grad_bytes": grad_bytes,
-                  "allreduce_s": allreduce, "step_times_s": step_times,
+                  "allreduce_s": allreduce, "allreduce_median_s": allreduce_median,
+                  "step_times_s": step_times,
                   "buckets": wrapped.reducer.bucket_sizes() if a.ddp else None,
                   "buckets_done_before_backward_ended": (
                       wrapped.reducer.buckets_done_early / max(wrapped.reducer.buckets_reduced, 1)
@@ -176,8 +184,8 @@ def run(model, procs, a, tmp):
 def table(results):
     base = {r["model"]: r for r in results if r["procs"] == 1}
     lines = ["| model | processes | units/s | step time (ms) | scaling efficiency | communication share | "
-             "buckets (done before backward ended) |",
-             "|---|---|---|---|---|---|---|"]
+             "the all-reduce alone, share of the step | buckets (done before backward ended) |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in results:
         unit = "images" if r["model"] == "cnn" else "tokens"
         eff = r["throughput"] / (r["procs"] * base[r["model"]]["throughput"]) if r["model"] in base else float("nan")
@@ -185,15 +193,19 @@ def table(results):
         lines.append(f"| {'seed CNN' if r['model'] == 'cnn' else 'tiny GPT'} | {r['procs']} | "
                      f"{r['throughput']:,.0f} {unit}/s | {1e3 * r['step_time_s']:.1f} | {eff:.2f} | "
                      f"{100 * r['comm_share']:.1f}% | "
+                     + (f"{100 * r['allreduce_s']['gradients'] / r['step_time_s']:.1f}% | " if r["ddp"] else "- | ")
                      + (f"{len(r['buckets'])} ({100 * r['buckets_done_before_backward_ended']:.0f}%) |"
                         if r["buckets"] else "- |"))
     lines.append("")
-    lines.append("| model | gradient bytes | all-reduce of 8 B (us) | all-reduce of the gradients (ms) |")
+    lines.append("| model | gradient bytes | all-reduce of 8 B, min / median (us) | "
+                 "all-reduce of the gradients, min / median (ms) |")
     lines.append("|---|---|---|---|")
     for r in results:
         if r["procs"] > 1:
+            a, m = r["allreduce_s"], r["allreduce_median_s"]
             lines.append(f"| {r['model']} ({r['procs']} processes) | {r['grad_bytes']:,} | "
-                         f"{1e6 * r['allreduce_s']['8 B']:.1f} | {1e3 * r['allreduce_s']['gradients']:.2f} |")
+                         f"{1e6 * a['8 B']:.1f} / {1e6 * m['8 B']:.1f} | "
+                         f"{1e3 * a['gradients']:.2f} / {1e3 * m['gradients']:.2f} |")
     return "\n".join(lines)
 
 
