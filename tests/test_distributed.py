@@ -188,3 +188,33 @@ def test_bench_ddp_smallest_mode_runs(tmp_path):
     model = subprocess.run([sys.executable, str(bench.parent / "ddp_scaling_model.py"), str(out)],
                            capture_output=True, text=True, timeout=60)
     assert model.returncode == 0 and "| seed CNN" in model.stdout, model.stdout + model.stderr
+
+
+def test_errors_before_init_and_for_unsupported_arguments():
+    import tinydl.distributed as dist
+    from tinydl import nn
+    from tinydl.nn.parallel import DistributedDataParallel
+    assert not dist.is_initialized()
+    with pytest.raises(ValueError, match="Default process group has not been initialized"):
+        dist.get_rank()
+    with pytest.raises(ValueError, match="has not been initialized"):
+        dist.all_reduce(tinydl.zeros(2))
+    with pytest.raises(ValueError, match="has not been initialized"):
+        DistributedDataParallel(nn.Linear(2, 2))
+    with pytest.raises(RuntimeError, match="has not created its parameters yet"):
+        DistributedDataParallel(nn.Dense(2))
+    with pytest.raises(NotImplementedError, match="backend 'gloo'"):
+        dist.init_process_group("gloo")
+    with pytest.raises(NotImplementedError, match="init_method"):
+        dist.init_process_group("mpi", init_method="tcp://127.0.0.1:23456")
+    assert not dist.is_initialized()
+
+
+def test_nccl_without_cupy_says_what_is_missing():
+    import importlib.util
+    import tinydl.distributed as dist
+    if importlib.util.find_spec("cupy") is not None:
+        pytest.skip("CuPy is installed here, so the missing-CuPy error cannot be shown")
+    with pytest.raises(RuntimeError, match="backend='nccl' needs CuPy"):
+        dist.init_process_group("nccl")
+    assert not dist.is_initialized() and not dist.is_nccl_available()

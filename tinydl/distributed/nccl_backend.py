@@ -7,6 +7,8 @@ the current stream (so earlier kernels writing the tensor finish first); a Work 
 event after the collective and its ``wait()`` polls that event with the group's timeout, aborting
 the NCCL communicator when it passes.
 """
+import numpy as np
+
 from .mpi_backend import load_mpi
 from .work import ReduceOp, Work
 
@@ -39,8 +41,12 @@ class NCCLBackend:
             raise RuntimeError("tinydl.distributed: backend='nccl' found no CUDA device")
         self.device = cupy.cuda.Device(local_rank % n_dev)
         self.device.use()
-        uid = nccl.get_unique_id() if self.rank == 0 else None
-        uid = world.bcast(uid, root=0)
+        # NCCL's unique id (bytes in CuPy >= 13) goes from rank 0 to the others as raw bytes
+        uid = np.zeros(128, np.uint8)  # NCCL_UNIQUE_ID_BYTES
+        if self.rank == 0:
+            uid[:] = np.frombuffer(bytes(nccl.get_unique_id()), np.uint8)
+        world.Bcast(uid, root=0)
+        uid = uid.tobytes()
         self.comm = nccl.NcclCommunicator(self.size, uid, self.rank)
         self.stream = cupy.cuda.Stream(non_blocking=True)
         self._dtypes = {"e": nccl.NCCL_FLOAT16, "f": nccl.NCCL_FLOAT32, "d": nccl.NCCL_FLOAT64,

@@ -32,9 +32,8 @@ import numpy as np
 
 from .. import distributed as dist
 from ..core.random import get_rng
-from ..core.tensor import Tensor
 from ..nn.parallel.reducer import MB, GradReducer
-from ..nn.parallel.sync import broadcast_state, check_same_architecture
+from ..nn.parallel.sync import broadcast_state, check_same_architecture, host_tensor
 from . import callbacks as cbks
 from . import metrics as kmetrics
 from .data_adapter import _cut, batch_tensors
@@ -132,7 +131,7 @@ class DistributedFit:
         n = len(data)
         order = None
         if shuffle:
-            order = Tensor(get_rng().permutation(n).astype(np.int64), device="cpu")
+            order = host_tensor(get_rng().permutation(n).astype(np.int64))
             dist.broadcast(order, 0)
             order = order.numpy()
         for batch in data._iterate(batch_size, data.num_steps(batch_size, steps), order, n):
@@ -175,7 +174,7 @@ class DistributedFit:
         trackers = [loss_tracker] + list(metrics)
         names = [_metric_state_names(m) for m in trackers]
         local = np.array([float(getattr(m, k)) for m, ks in zip(trackers, names) for k in ks])
-        summed = Tensor(local.copy(), device="cpu")
+        summed = host_tensor(local.copy())
         dist.all_reduce(summed)
         summed = summed.numpy()
         logs, pos = {}, 0

@@ -19,6 +19,7 @@ import numpy as np
 
 from ... import distributed as dist
 from ...core.tensor import Tensor
+from .sync import host_tensor
 
 MB = 1024 * 1024
 FIRST_BUCKET_BYTES = 1 * MB  # PyTorch's _DEFAULT_FIRST_BUCKET_BYTES
@@ -173,13 +174,8 @@ class GradReducer:
     def _rebuild(self, order):
         """Re-bucket once in the order gradients arrived on rank 0 (the same on every rank)."""
         self.rebuilt = True
-        t = Tensor(np.asarray(order, dtype=np.int64), device="cpu")
-        if dist.get_backend() == "mpi":
-            dist.broadcast(t, 0)
-        else:  # NCCL broadcasts GPU tensors only
-            g = t.to("gpu")
-            dist.broadcast(g, 0)
-            t = g.to("cpu")
+        t = host_tensor(np.asarray(order, dtype=np.int64))
+        dist.broadcast(t, 0)
         self._set_buckets(assign_buckets(self.params, [int(i) for i in t.numpy()], self.cap,
                                          FIRST_BUCKET_BYTES))
         self._reset()

@@ -18,6 +18,12 @@ def named_state(module):
     return out
 
 
+def host_tensor(array):
+    """A Tensor of host data that the active backend can communicate (NCCL needs the GPU);
+    ``.numpy()`` brings the result back."""
+    return Tensor(array, device="gpu" if dist.get_backend() == "nccl" else "cpu")
+
+
 def check_same_architecture(module, who):
     """Compare names, shapes and dtypes of parameters and buffers across ranks.
 
@@ -27,13 +33,13 @@ def check_same_architecture(module, who):
     desc = [[name, list(a.shape), str(a.dtype)] for name, a, _ in named_state(module)]
     mine = np.frombuffer(json.dumps(desc).encode(), dtype=np.uint8)
     size = dist.get_world_size()
-    lengths = [Tensor(np.zeros(1, np.int64)) for _ in range(size)]
-    dist.all_gather(lengths, Tensor(np.array([mine.size], np.int64)))
+    lengths = [host_tensor(np.zeros(1, np.int64)) for _ in range(size)]
+    dist.all_gather(lengths, host_tensor(np.array([mine.size], np.int64)))
     longest = max(int(t.item()) for t in lengths)
     padded = np.zeros(longest, np.uint8)
     padded[:mine.size] = mine
-    gathered = [Tensor(np.zeros(longest, np.uint8)) for _ in range(size)]
-    dist.all_gather(gathered, Tensor(padded))
+    gathered = [host_tensor(np.zeros(longest, np.uint8)) for _ in range(size)]
+    dist.all_gather(gathered, host_tensor(padded))
     descs = [json.loads(g.numpy()[:int(n.item())].tobytes().decode()) for g, n in zip(gathered, lengths)]
     for r, other in enumerate(descs[1:], start=1):
         if other != descs[0]:
