@@ -106,7 +106,7 @@ class Tensor:
     def _run_post_accumulate_hooks(self):
         for hook in list((self._post_acc_hooks or {}).values()):
             if hook(self) is not None:
-                raise RuntimeError("a post accumulate grad hook must return None")
+                raise RuntimeError("Tensor post accumulate grad hooks should return None.")
 
     def copy_(self, src):
         """Overwrite the data in place with ``src`` (a Tensor, an array on any device, or a number);
