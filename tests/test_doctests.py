@@ -7,7 +7,8 @@ import pytest
 MODULES = ["tinydl", "tinydl.core.tensor", "tinydl.core.functional", "tinydl.core.autograd",
            "tinydl.core.random", "tinydl.backends", "tinydl.testing", "tinydl.testing.strategies",
            "tinydl.nn", "tinydl.nn.module", "tinydl.nn.functional", "tinydl.nn.losses", "tinydl.nn.init",
-           "tinydl.keras.graph", "tinydl.keras.models"]
+           "tinydl.keras.graph", "tinydl.keras.models",
+           "tinydl.utils.data.distributed"]
 
 
 @pytest.mark.parametrize("name", MODULES)

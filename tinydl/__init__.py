@@ -30,12 +30,17 @@ from .backends import set_backend, active_backend, use_reference
 
 __version__ = "0.1.0"
 
-_LAZY = {"nn", "optim", "keras", "data", "testing", "kernels", "datasets", "backends"}
+_LAZY = {"nn", "optim", "keras", "data", "testing", "kernels", "datasets", "backends", "distributed",
+         "utils"}
 
 
 def __getattr__(name):
     # Subpackages load on first touch: `import tinydl as tf; tf.keras.Sequential` works,
     # and `import tinydl` does not pay for numba or the layer library.
+    if name == "distribute":  # tf.distribute's spelling: `import tinydl as tf; tf.distribute...`
+        module = importlib.import_module(".keras.distribute", __name__)
+        globals()[name] = module
+        return module
     if name in _LAZY:
         module = importlib.import_module(f".{name}", __name__)
         globals()[name] = module

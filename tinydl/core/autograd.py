@@ -180,24 +180,32 @@ def backward(root, grad, retain_graph=False):
     if getattr(fn_root, "freed", False):
         raise RuntimeError(_FREED_MSG)
     order = _topological_order(fn_root)
+    # Leaves with post-accumulate hooks: each fires once, after the last function feeding it.
+    last_use = {id(t): i for i, fn in enumerate(order) for t in fn.inputs
+                if t._creator is None and t._post_acc_hooks}
+    got = set()
     pending = {id(fn_root): grad}
-    for fn in order:
+    for i, fn in enumerate(order):
         g = pending.pop(id(fn), None)
-        if g is None:  # no gradient flows into this branch
-            if not retain_graph:
-                fn.release()
-            continue
-        for t, gi in zip(fn.inputs, fn.input_grads(g)):
-            if gi is None:
-                continue
-            creator = t._creator
-            if creator is None:
-                t._accumulate(gi)
-            else:
-                key = id(creator)
-                pending[key] = gi if key not in pending else pending[key] + gi
+        inputs = fn.inputs
+        if g is not None:  # else no gradient flows into this branch
+            for t, gi in zip(inputs, fn.input_grads(g)):
+                if gi is None:
+                    continue
+                creator = t._creator
+                if creator is None:
+                    t._accumulate(gi)
+                    got.add(id(t))
+                else:
+                    key = id(creator)
+                    pending[key] = gi if key not in pending else pending[key] + gi
         if not retain_graph:
             fn.release()
+        if last_use:  # hooks of leaves that get nothing more from the rest of the graph
+            for t in inputs:
+                if last_use.get(id(t)) == i and id(t) in got:
+                    del last_use[id(t)]
+                    t._run_post_accumulate_hooks()
 
 
 _FREED_MSG = ("backward: this graph was already freed by an earlier backward(); "

@@ -17,7 +17,7 @@ from . import functional as F
 class Tensor:
     # Make numpy defer to our reflected operators (ndarray + Tensor -> Tensor.__radd__).
     __array_ufunc__ = None
-    __slots__ = ("data", "requires_grad", "grad", "_creator", "name", "__weakref__")
+    __slots__ = ("data", "requires_grad", "grad", "_creator", "name", "_post_acc_hooks", "__weakref__")
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None):
         if isinstance(data, Tensor):
@@ -31,6 +31,7 @@ class Tensor:
         self.grad = None
         self._creator = None
         self.name = None
+        self._post_acc_hooks = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -40,6 +41,7 @@ class Tensor:
         """Wrap an op's result array without conversion."""
         t = cls.__new__(cls)
         t.data, t.requires_grad, t.grad, t._creator, t.name = array, requires_grad, None, None, None
+        t._post_acc_hooks = None
         return t
 
     # ---- autograd -----------------------------------------------------------------------
@@ -71,6 +73,7 @@ class Tensor:
                 raise ValueError(f"backward: grad has shape {grad.shape} but the tensor has shape {self.shape}")
         if self._creator is None:
             self._accumulate(grad)
+            self._run_post_accumulate_hooks()
         else:
             autograd.backward(self, grad, retain_graph=retain_graph)
 
@@ -80,6 +83,30 @@ class Tensor:
             self.grad = Tensor._wrap(g.copy())
         else:
             self.grad = Tensor._wrap(self.grad.data + g)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` after backward has accumulated this leaf's ``.grad`` (once per
+        backward pass, after all its contributions). Returns a handle whose ``remove()`` unregisters
+        it. PyTorch's semantics: leaves only; the hook's return value must be None."""
+        if not self.requires_grad:
+            raise RuntimeError("register_post_accumulate_grad_hook: cannot register a hook on a "
+                               "tensor that does not require gradient")
+        if self._creator is not None:
+            raise RuntimeError("register_post_accumulate_grad_hook: post accumulate grad hooks "
+                               "cannot be registered on non-leaf tensors")
+        if not callable(hook):
+            raise TypeError(f"register_post_accumulate_grad_hook: hook must be callable, got "
+                            f"{type(hook).__name__}")
+        if self._post_acc_hooks is None:
+            self._post_acc_hooks = {}
+        handle = _HookHandle(self._post_acc_hooks)
+        self._post_acc_hooks[handle.id] = hook
+        return handle
+
+    def _run_post_accumulate_hooks(self):
+        for hook in list((self._post_acc_hooks or {}).values()):
+            if hook(self) is not None:
+                raise RuntimeError("Tensor post accumulate grad hooks should return None.")
 
     def copy_(self, src):
         """Overwrite the data in place with ``src`` (a Tensor, an array on any device, or a number);
@@ -245,6 +272,19 @@ class Tensor:
 
     def reshape(self, *shape):
         return F.reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape)
+
+
+class _HookHandle:
+    """What ``register_*_hook`` returns: ``remove()`` unregisters the hook (idempotent)."""
+
+    _next_id = 0
+
+    def __init__(self, hooks):
+        self._hooks, self.id = hooks, _HookHandle._next_id
+        _HookHandle._next_id += 1
+
+    def remove(self):
+        self._hooks.pop(self.id, None)
 
 
 class _Cast(autograd.Function):

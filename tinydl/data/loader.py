@@ -48,6 +48,8 @@ class DataLoader:
     drop_last: skip the final short batch.
     transform: applied to each x batch; given `rng=` too when it accepts it, so augmentation
         follows the same seed as the shuffling.
+    sampler: an iterable of indices into x (e.g. `tinydl.utils.data.DistributedSampler(x)`),
+        iterated afresh every epoch; as in PyTorch it excludes `shuffle=True`.
 
     Unshuffled batches are views of `x` and `y` (no copy); shuffled ones are fresh arrays.
 
@@ -58,7 +60,7 @@ class DataLoader:
     """
 
     def __init__(self, x, y=None, batch_size=32, shuffle=False, seed=None, drop_last=False,
-                 transform=None):
+                 transform=None, sampler=None):
         self.x = np.asarray(x)
         self.y = None if y is None else np.asarray(y)
         if self.x.ndim == 0 or len(self.x) == 0:
@@ -72,6 +74,11 @@ class DataLoader:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         if transform is not None and not callable(transform):
             raise TypeError(f"transform must be callable, got {type(transform).__name__}")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
+        if sampler is not None and not hasattr(sampler, "__len__"):
+            raise TypeError("DataLoader: sampler must have a length (an iterable of indices with __len__)")
+        self.sampler = sampler
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
@@ -82,13 +89,16 @@ class DataLoader:
 
     def __len__(self):
         """The number of batches in one epoch."""
-        n = len(self.x)
+        n = len(self.x) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def __iter__(self):
         rng = self._rng if self._rng is not None else as_rng()
         n = len(self.x)
         order = rng.permutation(n) if self.shuffle else None
+        if self.sampler is not None:
+            order = np.fromiter(iter(self.sampler), dtype=np.int64)
+            n = len(order)
         for b in range(len(self)):
             lo, hi = b * self.batch_size, min((b + 1) * self.batch_size, n)
             idx = slice(lo, hi) if order is None else order[lo:hi]

@@ -7,9 +7,9 @@ Change ``tensorflow`` to ``tinydl`` in a Keras program's imports and it runs::
     model = tf.keras.Sequential([tf.keras.layers.Dense(units=1, input_shape=(1,))])
 
 Submodules: ``layers`` (tinydl.nn's layers under their Keras names, ``Input``), ``models``
-(``Sequential``, ``Model``), ``losses``, ``optimizers``, ``callbacks``, ``metrics``, ``datasets``;
-``regularizers`` and ``initializers`` are tinydl.nn's; ``utils`` has ``to_categorical``. Nothing
-here implements a layer a second time. A model's parts live by job: ``graph`` (Input and the
+(``Sequential``, ``Model``), ``losses``, ``optimizers``, ``callbacks``, ``metrics``, ``datasets``,
+``distribute`` (data-parallel ``fit`` over MPI); ``regularizers`` and ``initializers`` are
+tinydl.nn's; ``utils`` has ``to_categorical``. Nothing here implements a layer a second time. A model's parts live by job: ``graph`` (Input and the
 functional graph), ``models`` (the containers), ``training`` and ``data_adapter`` (compile, fit,
 evaluate, predict), ``summary``, ``saving`` (weights and weight files).
 
@@ -24,7 +24,7 @@ import types
 
 import numpy as np
 
-from . import layers, losses, metrics, optimizers, callbacks, datasets, models
+from . import layers, losses, metrics, optimizers, callbacks, datasets, models, distribute
 from .layers import Input, InputLayer
 from .models import Model, Sequential
 from ..nn import regularizers, init as initializers
@@ -59,5 +59,5 @@ utils = types.ModuleType(__name__ + ".utils", "Keras's utils: to_categorical, no
 utils.to_categorical, utils.normalize = to_categorical, normalize
 sys.modules[utils.__name__] = utils
 
-__all__ = ["layers", "models", "losses", "metrics", "optimizers", "callbacks", "datasets", "regularizers",
+__all__ = ["distribute", "layers", "models", "losses", "metrics", "optimizers", "callbacks", "datasets", "regularizers",
            "initializers", "utils", "Input", "InputLayer", "Model", "Sequential"]

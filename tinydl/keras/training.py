@@ -15,6 +15,7 @@ import numpy as np
 
 from ..core.autograd import no_grad
 from . import callbacks as cbks
+from . import distribute as kdist
 from . import losses as klosses
 from . import metrics as kmetrics
 from . import optimizers as kopt
@@ -56,6 +57,7 @@ class Trainer:
         self._compiled = False
         self._terminate_on_nan = True
         self._bound_count = -1
+        self._distribute_strategy = kdist.get_strategy()  # set when created in a strategy's scope
 
     # ================================================================ compile
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, weighted_metrics=None,
@@ -78,6 +80,8 @@ class Trainer:
         self.compiled_metrics = kmetrics.resolve(metrics, loss_name)
         self.weighted_metrics = kmetrics.resolve(weighted_metrics, loss_name)
         self._terminate_on_nan = bool(terminate_on_nan)
+        if kdist.get_strategy() is not None:
+            self._distribute_strategy = kdist.get_strategy()
         self._compiled = True
         self._bound_count = -1
         if self.built:
@@ -161,6 +165,10 @@ class Trainer:
 
         tinydl extras: ``terminate_on_nan`` (None: as given to ``compile``, True by default) and
         ``check_finite`` (refuse NaN/inf in x and y, default True).
+
+        A model created or compiled in a ``tinydl.keras.distribute.MultiWorkerMirroredStrategy``
+        scope trains data-parallel over the processes of an MPI launch; ``batch_size`` is then the
+        global batch (see ``tinydl.keras.distribute``).
         """
         self._require_compiled("fit")
         verbose = _verbosity(verbose)
@@ -193,6 +201,12 @@ class Trainer:
         tnan = self._terminate_on_nan if terminate_on_nan is None else bool(terminate_on_nan)
         if tnan and not any(isinstance(c, cbks.TerminateOnNaN) for c in user):
             user.append(cbks.TerminateOnNaN())
+        parallel = None
+        if self._distribute_strategy is not None:
+            parallel = kdist.DistributedFit(self._distribute_strategy, self)
+            user = parallel.callbacks(user)
+            if not parallel.is_chief:
+                verbose = 0  # rank 0 alone prints progress
         progbar = cbks.ProgbarLogger(verbose=verbose, mode="train")
         params = {"epochs": epochs, "steps": steps, "verbose": verbose, "batch_size": batch_size, "samples": len(data)}
         cb = cbks.CallbackList([progbar] + user + [history], model=self, params=params)
@@ -201,6 +215,8 @@ class Trainer:
         self.history = history
         loss_tracker = kmetrics.Mean(name="loss")
         epoch_logs = {}
+        if parallel is not None:
+            parallel.begin()
         cb.on_train_begin({})
         try:
             for epoch in range(initial_epoch, epochs):
@@ -209,10 +225,16 @@ class Trainer:
                 self.train(True)
                 cb.on_epoch_begin(epoch, {})
                 logs = {}
-                for batch in data.batches(batch_size, steps_per_epoch, shuffle=shuffle):
+                batches = (data.batches(batch_size, steps_per_epoch, shuffle=shuffle) if parallel is None
+                           else parallel.batches(data, batch_size, steps_per_epoch, shuffle))
+                for batch in batches:
                     cb.on_train_batch_begin(batch.index, {})
-                    self._train_step(batch, loss_tracker)
-                    logs = self._metric_logs(loss_tracker)
+                    if parallel is None:
+                        self._train_step(batch, loss_tracker)
+                        logs = self._metric_logs(loss_tracker)
+                    else:
+                        parallel.train_step(batch, loss_tracker)
+                        logs = parallel.global_logs(loss_tracker, self.metrics)
                     cb.on_train_batch_end(batch.index, logs)
                     if self.stop_training:
                         break
@@ -226,6 +248,8 @@ class Trainer:
                     break
         finally:
             self.eval()
+            if parallel is not None:
+                parallel.end()
         cb.on_train_end(epoch_logs)
         return history
 

@@ -15,3 +15,4 @@ from .losses import (MSELoss, L1Loss, BCELoss, BCEWithLogitsLoss, CrossEntropyLo
 from .layers.attention import scaled_dot_product_attention  # noqa: E402
 from .layers.layernorm import layer_norm  # noqa: E402
 from .layers.embedding import embedding  # noqa: E402
+from . import parallel  # noqa: E402
