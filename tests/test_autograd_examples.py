@@ -32,3 +32,12 @@ def test_gradient_penalty_holds_the_critic_gradient_norm_near_one(monkeypatch, c
     assert abs(with_gp["grad_norm_mean"] - 1) < 0.3, with_gp
     assert without["grad_norm_mean"] > 3, without
     assert np.isfinite(with_gp["near_mode"]) and "after 20 generator steps" in capsys.readouterr().out
+
+
+def test_hessian_demo_hvp_matches_finite_differences(monkeypatch, capsys):
+    # double backward through Conv2D+bias+ReLU, max pooling, a dense layer and the fused
+    # cross-entropy (random images without TINYDL_DATA: the derivatives are the point)
+    result = run_main("hessian_demo.py", "--n", "8", "--power-iters", "6", monkeypatch=monkeypatch)
+    assert result["hvp_rel_error"] < 1e-6, result
+    assert np.isfinite(result["top_eigenvalue"]) and abs(result["top_eigenvalue"]) > 0
+    assert "top Hessian eigenvalue" in capsys.readouterr().out

@@ -85,6 +85,20 @@ def test_grad_non_scalar_outputs_need_grad_outputs():
         autograd.grad(x * x, x, grad_outputs=td.Tensor(np.ones(2)))
 
 
+def test_grad_same_input_twice_and_hooks_under_create_graph():
+    x = leaf([1.0, 2.0])
+    h = x * 1
+    g1, g2, gh1, gh2 = autograd.grad((h * x).sum(), [x, x, h, h])
+    for a, b in ((g1, g2), (gh1, gh2)):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    np.testing.assert_allclose(g1.numpy(), 2 * x.numpy())  # directly and through h
+    np.testing.assert_allclose(gh1.numpy(), x.numpy())
+    seen = []
+    x.register_hook(lambda g: seen.append(g.requires_grad))
+    (x ** 3).sum().backward(create_graph=True)
+    assert seen == [True] and x.grad.requires_grad
+
+
 def test_grad_several_outputs_sum_their_vjps():
     x = leaf([1.0, 2.0])
     a, b = (x * x).sum(), (3 * x).sum()

@@ -82,8 +82,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
                  inputs=None if inputs is None else _seq(inputs))
 
 
-from . import functional  # noqa: E402,F401 - after grad(), which it uses
+from . import functional, forward_ad  # noqa: E402,F401 - after grad(), which functional uses
 
-__all__ = ["grad", "backward", "Function", "functional", "once_differentiable", "no_grad",
+__all__ = ["grad", "backward", "Function", "functional", "forward_ad", "once_differentiable", "no_grad",
            "enable_grad", "set_grad_enabled", "is_grad_enabled", "detect_anomaly",
            "set_detect_anomaly", "is_anomaly_enabled"]

@@ -34,6 +34,7 @@ import traceback
 import weakref
 
 from .. import backends
+from . import forward_ad
 from .grad_mode import (no_grad, enable_grad, set_grad_enabled, is_grad_enabled,  # noqa: F401
                         detect_anomaly, set_detect_anomaly, is_anomaly_enabled,
                         _grad_enabled, _anomaly_enabled)
@@ -170,6 +171,8 @@ class Function:
     # ``composite`` sets it to False too.
     once_differentiable = True
     is_view = False  # the output may share memory (and so the version counter) with input 0
+    elementwise = False  # forward mode: diagonal Jacobian per input, tangent = backward(tangent)
+    linear = False  # forward mode: the tangent is the op applied to the tangents
     _ctx_style = False
     _has_composite = False
     freed = False
@@ -327,6 +330,11 @@ class Function:
             if cls._has_composite:  # the composite re-reads the inputs: check they did not change
                 fn._input_versions = [t._vc[0] for t in tensors]
             result._creator = fn
+        if forward_ad._levels.active and any(t._tangent is not None for t in tensors):
+            tangent = forward_ad.output_tangent(fn, cls, params, tensors, arrays, out, result)
+            if track:  # the jvp rules may have changed what backward reads: restore it
+                fn._inputs, fn.needs_grad = tensors, tuple(t.requires_grad for t in tensors)
+            result._tangent = tangent
         return result
 
     def forward(self, *arrays):  # pragma: no cover - abstract

@@ -72,11 +72,11 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
     leaf_targets, out_targets, captured, useful = {}, {}, None, None
     if inputs is not None:
         captured = [None] * len(inputs)
-        for i, t in enumerate(inputs):
+        for i, t in enumerate(inputs):  # an input given twice gets its gradient twice
             if t._creator is None:
-                leaf_targets[id(t)] = i
+                leaf_targets.setdefault(id(t), []).append(i)
             else:
-                out_targets[(id(t._creator), t._output_nr)] = i
+                out_targets.setdefault((id(t._creator), t._output_nr), []).append(i)
         useful = _useful(order, leaf_targets, out_targets)
 
     def finish_leaf(entry):
@@ -86,10 +86,10 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
             return
         if t._hooks:
             g = _run_hooks(t._hooks, g)
-        i = leaf_targets.get(id(t))
-        if i is not None:
-            captured[i] = _add(captured[i], g)
-        if accumulate and (inputs is None or i is not None):
+        targets = leaf_targets.get(id(t))
+        for i in targets or ():
+            captured[i] = g
+        if accumulate and (inputs is None or targets):
             t._accumulate(g, create_graph)
             if t._post_hooks:
                 for hook in list(t._post_hooks.values()):
@@ -153,11 +153,12 @@ def _output_grads(fn, grads, create_graph, accumulate, inputs, out_targets, capt
             continue
         if hooks.get(k):
             g = grads[k] = _run_hooks(hooks[k], g)
-        i = out_targets.get((id(fn), k))
-        if i is not None:
-            captured[i] = g
+        targets = out_targets.get((id(fn), k))
+        if targets:
+            for i in targets:
+                captured[i] = g
             if accumulate:
-                inputs[i]._accumulate(g, create_graph)
+                inputs[targets[0]]._accumulate(g, create_graph)
         elif accumulate and k in retained:
             t = retained[k]()
             if t is not None:

@@ -43,6 +43,11 @@ def _needs_graph(t, others):
         isinstance(o, Tensor) and o.requires_grad for o in others))
 
 
+def _has_tangent(t, others):
+    """Forward mode: a dual tensor among them (then the tangent must be updated too)."""
+    return t._tangent is not None or any(getattr(o, "_tangent", None) is not None for o in others)
+
+
 def _check_allowed(t, name):
     if t.requires_grad and t._creator is None:
         raise RuntimeError(
@@ -76,7 +81,7 @@ def _apply(t, name, compute, others=(), casting="same_kind"):
     if _needs_graph(t, others):
         _check_allowed(t, name)
         old = Tensor._wrap(t.data.copy(), requires_grad=t.requires_grad)
-        old._creator, old._output_nr = t._creator, t._output_nr
+        old._creator, old._output_nr, old._tangent = t._creator, t._output_nr, t._tangent
         new = compute(old)
         _check_result(t, new, name, casting)
         if new.dtype != t.dtype:
@@ -88,6 +93,8 @@ def _apply(t, name, compute, others=(), casting="same_kind"):
             new = compute(t)
         _check_result(t, new, name, casting)
         t.data[...] = new.data
+    if new._tangent is not None or t._tangent is not None:
+        t._tangent = new._tangent
     t._vc[0] += 1
     return t
 
@@ -112,7 +119,7 @@ def _ufunc_(t, name, ufunc, other):
 
 def _arith(name, ufunc, op):
     def inplace_op(t, other):
-        if not _needs_graph(t, (other,)):
+        if not _needs_graph(t, (other,)) and not _has_tangent(t, (other,)):
             return _ufunc_(t, name, ufunc, other)
         return _apply(t, name, lambda a: op(a, other), (other,))
     inplace_op.__name__ = name
@@ -180,7 +187,7 @@ def copy_(t, src):
             src = src.get()
         src = Tensor._wrap(t.xp.asarray(src))
     _writable(t)
-    if not _needs_graph(t, (src,)):  # a plain copy (any dtype, broadcast to t's shape)
+    if not _needs_graph(t, (src,)) and not _has_tangent(t, (src,)):  # a plain copy (any dtype)
         try:
             ok = t.xp.broadcast_shapes(src.shape, t.shape) == t.shape
         except ValueError:
@@ -200,7 +207,7 @@ def setitem_(t, index, value):
     index = _plain_index(index)
     Tensor = _tensor_cls()
     _writable(t)
-    if not _needs_graph(t, (value,)):
+    if not _needs_graph(t, (value,)) and not _has_tangent(t, (value,)):
         v = value.data if isinstance(value, Tensor) else value
         if backends.is_gpu_array(v) and not backends.is_gpu_array(t.data):
             v = v.get()

@@ -22,7 +22,7 @@ class Tensor:
     # _vc: the version counter, a one-element list shared with views and detached copies;
     # _base: the tensor whose memory a view shares; _output_nr: which output of _creator.
     __slots__ = ("data", "requires_grad", "grad", "_creator", "name", "_vc", "_output_nr",
-                 "_base", "_hooks", "_post_hooks", "_accumulator", "__weakref__")
+                 "_base", "_hooks", "_post_hooks", "_accumulator", "_tangent", "__weakref__")
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None):
         if isinstance(data, Tensor):
@@ -34,7 +34,7 @@ class Tensor:
             dtype = dtypes.infer_dtype(data)
         self.data = xp.asarray(data, dtype=dtype)
         self.grad = self._creator = self.name = self._base = None
-        self._hooks = self._post_hooks = self._accumulator = None
+        self._hooks = self._post_hooks = self._accumulator = self._tangent = None
         self._vc, self._output_nr = [0], 0
         self.requires_grad = False
         if requires_grad:
@@ -46,6 +46,7 @@ class Tensor:
         t = cls.__new__(cls)
         t.data, t.requires_grad, t.grad, t._creator, t.name = array, requires_grad, None, None, None
         t._vc, t._output_nr, t._base, t._hooks, t._post_hooks, t._accumulator = [0], 0, None, None, None, None
+        t._tangent = None
         return t
 
     # ---- autograd: the graph ----------------------------------------------------------------
@@ -354,6 +355,7 @@ class _Cast(autograd.Function):
     """dtype conversion between floating types; the gradient converts back."""
 
     once_differentiable = False
+    elementwise = True
 
     def __init__(self, dtype):
         self.dtype = dtype

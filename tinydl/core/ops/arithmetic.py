@@ -18,6 +18,7 @@ def _check_broadcast(name, a, b):
 
 class Add(Function):
     once_differentiable = False
+    elementwise = True
 
     def forward(self, a, b):
         _check_broadcast("add", a, b)
@@ -29,6 +30,7 @@ class Add(Function):
 
 class Sub(Function):
     once_differentiable = False
+    elementwise = True
 
     def forward(self, a, b):
         _check_broadcast("sub", a, b)
@@ -40,6 +42,7 @@ class Sub(Function):
 
 class Mul(Function):
     once_differentiable = False
+    elementwise = True
 
     def forward(self, a, b):
         _check_broadcast("mul", a, b)
@@ -53,6 +56,7 @@ class Mul(Function):
 
 class Div(Function):
     once_differentiable = False
+    elementwise = True
 
     def forward(self, a, b):
         _check_broadcast("div", a, b)
@@ -67,6 +71,7 @@ class Div(Function):
 
 class Neg(Function):
     once_differentiable = False
+    elementwise = True
 
     def forward(self, a):
         return -a
@@ -79,6 +84,7 @@ class Pow(Function):
     """a ** b. d/da = b a^(b-1); d/db = a^b log a (defined for a > 0)."""
 
     once_differentiable = False
+    elementwise = True
 
     def forward(self, a, b):
         _check_broadcast("pow", a, b)
@@ -112,6 +118,12 @@ class MatMul(Function):
                 f"(a's last dimension {ka} != b's {'only' if b.ndim == 1 else 'second-to-last'} dimension {kb})")
         self.save_for_backward(a, b)
         return a @ b
+
+    def jvp(self, ta, tb):
+        a, b = self.saved_tensors
+        terms = [t for t in ((ta @ b) if ta is not None else None, (a @ tb) if tb is not None else None)
+                 if t is not None]
+        return terms[0] if len(terms) == 1 else terms[0] + terms[1]
 
     def backward(self, g):
         xp = math_of(g)

@@ -13,6 +13,7 @@ from .arithmetic import _check_broadcast
 
 class Exp(Function):
     once_differentiable = False
+    elementwise = True
 
     def forward(self, a):
         out = get_array_module(a).exp(a)
@@ -26,6 +27,7 @@ class Exp(Function):
 
 class Log(Function):
     once_differentiable = False
+    elementwise = True
 
     def forward(self, a):
         self.save_for_backward(a)
@@ -38,6 +40,7 @@ class Log(Function):
 
 class Sqrt(Function):
     once_differentiable = False
+    elementwise = True
 
     def forward(self, a):
         out = get_array_module(a).sqrt(a)
@@ -53,6 +56,7 @@ class Abs(Function):
     """|a|; the gradient at 0 is taken as 0 (the subgradient numpy's sign gives)."""
 
     once_differentiable = False
+    elementwise = True
 
     def forward(self, a):
         self.sign = get_array_module(a).sign(a)
@@ -66,6 +70,7 @@ class Clip(Function):
     """clip(a, lo, hi); gradient passes where lo <= a <= hi."""
 
     once_differentiable = False
+    elementwise = True
 
     def __init__(self, lo=None, hi=None):
         self.lo, self.hi = lo, hi
@@ -87,6 +92,7 @@ class Maximum(Function):
     """Element-wise max; at ties the gradient is split equally between a and b."""
 
     once_differentiable = False
+    elementwise = True
     pick = "maximum"
 
     def forward(self, a, b):
@@ -109,6 +115,7 @@ class Where(Function):
     """where(cond, a, b); cond is a boolean array and gets no gradient."""
 
     once_differentiable = False
+    elementwise = True
 
     def forward(self, cond, a, b):
         self.cond = cond.astype(bool)
@@ -120,6 +127,7 @@ class Where(Function):
 
 class ReLU(Function):
     once_differentiable = False
+    elementwise = True
 
     def forward(self, a):
         self.mask = a > 0
@@ -131,6 +139,7 @@ class ReLU(Function):
 
 class LeakyReLU(Function):
     once_differentiable = False
+    elementwise = True
 
     def __init__(self, negative_slope=0.01):
         self.slope = negative_slope
@@ -153,6 +162,7 @@ def stable_sigmoid(a):
 
 class Sigmoid(Function):
     once_differentiable = False
+    elementwise = True
 
     def forward(self, a):
         out = stable_sigmoid(a)
@@ -166,6 +176,7 @@ class Sigmoid(Function):
 
 class Tanh(Function):
     once_differentiable = False
+    elementwise = True
 
     def forward(self, a):
         out = get_array_module(a).tanh(a)
@@ -191,6 +202,7 @@ class Erf(Function):
     """The error function (evaluated per element with math.erf); d/da = 2/sqrt(pi) exp(-a^2)."""
 
     once_differentiable = False
+    elementwise = True
 
     def forward(self, a):
         self.save_for_backward(a)
@@ -207,6 +219,7 @@ class GELU(Function):
     ``'none'`` the exact normal CDF (erf evaluated per element: slower)."""
 
     once_differentiable = False
+    elementwise = True
 
     def __init__(self, approximate="none"):
         if approximate not in ("none", "tanh"):

@@ -26,6 +26,7 @@ def _expand_reduced(g, shape, axes, keepdims):
 
 class Sum(Function):
     once_differentiable = False
+    linear = True
 
     def __init__(self, axis=None, keepdims=False):
         self.axis, self.keepdims = axis, keepdims
@@ -70,6 +71,10 @@ class Max(Function):
         return out if self.keepdims else out.reshape(
             [n for i, n in enumerate(a.shape) if i not in self.axes])
 
+    def jvp(self, t):  # the tangent of the (tie-averaged) picked elements
+        count = self.mask.sum(axis=self.axes, keepdims=True)
+        return (t * (self.mask / count)).sum(axis=self.axes, keepdims=self.keepdims)
+
     def backward(self, g):
         g = _expand_reduced(g, self.shape, self.axes, self.keepdims)
         count = self.mask.sum(axis=self.axes, keepdims=True)
@@ -100,6 +105,9 @@ class Var(Function):
         self.centered = a - a.mean(axis=self.axes, keepdims=True)
         return (self.centered ** 2).sum(axis=self.axes, keepdims=self.keepdims) / self.denom
 
+    def jvp(self, t):
+        return (self.centered * t).sum(axis=self.axes, keepdims=self.keepdims) * (2 / self.denom)
+
     def backward(self, g):
         a, = self.saved_tensors
         centered = a - a.mean(axis=self.axes, keepdims=True) if is_tensor(a) else self.centered
@@ -129,6 +137,9 @@ class LogSumExp(Function):
         self.save_for_backward(a, out)
         return out
 
+    def jvp(self, t):
+        return (self.softmax * t).sum(axis=self.axes, keepdims=self.keepdims)
+
     def backward(self, g):
         a, out = self.saved_tensors
         softmax = self.softmax
@@ -153,6 +164,10 @@ class Softmax(Function):
         self.save_for_backward(out)
         return out
 
+    def jvp(self, t):
+        y, = self.saved_tensors
+        return y * (t - (t * y).sum(axis=self.axis, keepdims=True))  # the Jacobian is symmetric
+
     def backward(self, g):
         y, = self.saved_tensors
         return y * (g - (g * y).sum(axis=self.axis, keepdims=True))
@@ -173,6 +188,10 @@ class LogSoftmax(Function):
         out = shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
         self.save_for_backward(out)
         return out
+
+    def jvp(self, t):
+        out, = self.saved_tensors
+        return t - (math_of(t).exp(out) * t).sum(axis=self.axis, keepdims=True)
 
     def backward(self, g):
         out, = self.saved_tensors

@@ -9,6 +9,7 @@ from ...backends import get_array_module
 
 class Reshape(Function):
     once_differentiable = False
+    linear = True
     is_view = True
 
     def __init__(self, shape):
@@ -31,6 +32,7 @@ class Transpose(Function):
     """Permute axes (reversed when ``axes`` is None)."""
 
     once_differentiable = False
+    linear = True
     is_view = True
 
     def __init__(self, axes=None):
@@ -54,6 +56,7 @@ class BroadcastTo(Function):
     """Expand to ``shape`` by NumPy's broadcasting; the gradient sums back (in the base class)."""
 
     once_differentiable = False
+    linear = True
     is_view = True
 
     def __init__(self, shape):
@@ -81,6 +84,7 @@ class GetItem(Function):
     """
 
     once_differentiable = False
+    linear = True
     is_view = True  # basic indexing gives a view; advanced indexing a copy (checked per call)
 
     def __init__(self, index):
@@ -114,6 +118,7 @@ class ScatterAdd(Function):
     """GetItem's gradient as an op (graph mode): zeros(shape) with g added at [index]."""
 
     once_differentiable = False
+    linear = True
 
     def __init__(self, index, shape):
         self.index, self.shape = index, shape
@@ -129,6 +134,7 @@ class SetItem(Function):
     """a with a[index] = value, out of place (``Tensor.__setitem__`` writes it back in place)."""
 
     once_differentiable = False
+    linear = True
 
     def __init__(self, index):
         self.index = index
@@ -157,6 +163,7 @@ class Clone(Function):
     """A copy of the data; the gradient passes unchanged."""
 
     once_differentiable = False
+    elementwise = True
 
     def forward(self, a):
         return a.copy()
@@ -167,6 +174,7 @@ class Clone(Function):
 
 class Concatenate(Function):
     once_differentiable = False
+    linear = True
 
     def __init__(self, axis=0):
         self.axis = axis
@@ -188,6 +196,7 @@ class Concatenate(Function):
 
 class Stack(Function):
     once_differentiable = False
+    linear = True
 
     def __init__(self, axis=0):
         self.axis = axis
@@ -217,6 +226,9 @@ class Pad(Function):
         pw = np.asarray(self.pad_width, dtype=np.int64).reshape(-1, 2) if a.ndim else np.zeros((0, 2), np.int64)
         self.width = [tuple(p) for p in np.broadcast_to(pw, (a.ndim, 2)).tolist()]
         return xp.pad(a, self.width, mode="constant", constant_values=self.value)
+
+    def jvp(self, t):  # padding is constant: its tangent is 0
+        return Pad(self.pad_width, 0.0).forward(t)
 
     def backward(self, g):
         return g[tuple(slice(lo, g.shape[i] - hi) for i, (lo, hi) in enumerate(self.width))]
