@@ -61,9 +61,20 @@ def raw(x):
     return getattr(x, "data", x) if _is_tensor(x) else x
 
 
+_tensor_module = None
+
+
+def _tensors():
+    """tinydl.core.tensor, imported on first use (it imports this module)."""
+    global _tensor_module
+    if _tensor_module is None:
+        from . import tensor
+        _tensor_module = tensor
+    return _tensor_module
+
+
 def _is_tensor(x):
-    from .tensor import Tensor
-    return isinstance(x, Tensor)
+    return isinstance(x, _tensors().Tensor)
 
 
 is_tensor = _is_tensor  # in a backward: True in graph mode (create_graph), where grads are Tensors
@@ -177,6 +188,8 @@ class Function:
     _has_composite = False
     freed = False
     _n_out = 1
+    _graph_mode = False  # set per backward: saved_tensors hands out Tensors when True
+    _out_hooks = None  # ({output: hooks}, {output: retained tensor}) for non-leaf tensors
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)
@@ -207,9 +220,14 @@ class Function:
                 out.append((None, 0))
         return tuple(out)
 
+    def _output_hooks(self):
+        if self._out_hooks is None:
+            self._out_hooks = ({}, {})
+        return self._out_hooks
+
     @property
     def needs_input_grad(self):
-        return self.needs_grad
+        return tuple(self.needs_grad)
 
     # ---- saving what the backward needs ----------------------------------------------------
     def save_for_backward(self, *values):
@@ -223,31 +241,37 @@ class Function:
     def set_materialize_grads(self, value):
         self._materialize = bool(value)
 
+    def _record(self, tensors, out, result):
+        """At the forward of an array op: what the backward walks and checks."""
+        self._inputs = tensors
+        self.needs_grad = [t.requires_grad for t in tensors]
+        if "_to_save" in self.__dict__ or self._has_composite:  # versions, for the checks
+            self._versions = [t._vc[0] for t in tensors]
+            self._out = (out, result._vc, result._vc[0])
+
     def _pack_saved(self, in_values, out_values, out_tensors):
-        """Turn ``_to_save`` into entries (kind, index, value, version counter, version)."""
+        """ctx functions: turn ``_to_save`` (Tensors) into (kind, index, value, counter, version)."""
         to_save = self.__dict__.pop("_to_save", None)
         if to_save is None:
             return
         entries = []
         for s in to_save:
-            if s is None:
-                entries.append(None)
-                continue
             entry = None
-            for k, o in enumerate(out_values):
-                if s is o:
-                    t = out_tensors[k]
-                    entry = (_OUT, k, t.data, t._vc, t._vc[0])
-                    break
-            if entry is None:
-                for i, v in enumerate(in_values):
-                    if s is v:
-                        t = self._inputs[i]
-                        entry = (_IN, i, s, t._vc, t._vc[0])
+            if s is not None:
+                for k, o in enumerate(out_values):
+                    if s is o:
+                        t = out_tensors[k]
+                        entry = (_OUT, k, t.data, t._vc, t._vc[0])
                         break
-            if entry is None:
-                vc = getattr(s, "_vc", None)
-                entry = (_OTHER, 0, s, vc, None if vc is None else vc[0])
+                else:
+                    for i, v in enumerate(in_values):
+                        if s is v:
+                            t = self._inputs[i]
+                            entry = (_IN, i, s, t._vc, t._vc[0])
+                            break
+                    else:
+                        vc = getattr(s, "_vc", None)
+                        entry = (_OTHER, 0, s, vc, None if vc is None else vc[0])
             entries.append(entry)
         self._saved = entries
 
@@ -256,21 +280,60 @@ class Function:
         """What ``save_for_backward`` kept, checked against in-place changes since.
 
         Array ops get arrays in the fast path and Tensors in graph mode; ctx functions get Tensors.
+        An array op's saved arrays are matched to its inputs and output by identity, here (not
+        at the forward, which stays cheap).
         """
-        if getattr(self, "freed", False):
+        if self.freed:
             raise RuntimeError(_FREED_MSG)
-        as_tensors = self.__dict__.get("_graph_mode", False) or self._ctx_style
+        d = self.__dict__
+        if self._ctx_style:
+            return self._unpack_ctx(d)
+        values = d.get("_to_save", ())
+        graph = self._graph_mode
+        out_array, out_vc, out_version = d.get("_out", (None, None, None))
+        inputs, versions = d.get("_inputs", ()), d.get("_versions")
+        if not graph:  # the fast path: check the versions, hand out the arrays
+            for s in values:
+                if s is out_array:
+                    if out_vc[0] != out_version:
+                        raise RuntimeError(self._modified_message(_OUT, 0, s, out_vc[0], out_version))
+                elif s is not None and versions is not None:
+                    for i, t in enumerate(inputs):
+                        if s is t.data:
+                            if t._vc[0] != versions[i]:
+                                raise RuntimeError(self._modified_message(_IN, i, s, t._vc[0], versions[i]))
+                            break
+            return values
+        unpacked = []
+        for s in values:
+            if s is None:
+                unpacked.append(None)
+                continue
+            if s is out_array:
+                if out_vc[0] != out_version:
+                    raise RuntimeError(self._modified_message(_OUT, 0, s, out_vc[0], out_version))
+                unpacked.append(self._output_tensor(0, s, out_vc))
+                continue
+            for i, t in enumerate(inputs):
+                if s is t.data:
+                    if versions is not None and t._vc[0] != versions[i]:
+                        raise RuntimeError(self._modified_message(_IN, i, s, t._vc[0], versions[i]))
+                    unpacked.append(t)
+                    break
+            else:
+                unpacked.append(s)
+        return tuple(unpacked)
+
+    def _unpack_ctx(self, d):
         out = []
-        for entry in self.__dict__.get("_saved", ()):
+        for entry in d.get("_saved", ()):
             if entry is None:
                 out.append(None)
                 continue
             kind, k, value, vc, version = entry
             if vc is not None and vc[0] != version:
                 raise RuntimeError(self._modified_message(kind, k, value, vc[0], version))
-            if not as_tensors:
-                out.append(value)
-            elif kind == _IN:
+            if kind == _IN:
                 out.append(self._inputs[k])
             elif kind == _OUT:
                 out.append(self._output_tensor(k, value, vc))
@@ -304,10 +367,11 @@ class Function:
         if cls._ctx_style:
             from .function_ctx import apply_ctx
             return apply_ctx(cls, inputs, params)
-        from .tensor import Tensor, as_tensor
+        tm = _tensor_module or _tensors()
+        Tensor, as_tensor = tm.Tensor, tm.as_tensor
         fn = cls(**params)
         like = next((x for x in inputs if isinstance(x, Tensor)), None)
-        tensors = [as_tensor(x, like) for x in inputs]
+        tensors = [x if type(x) is Tensor else as_tensor(x, like) for x in inputs]
         if len(tensors) > 1:
             backends.check_same_device(tensors, cls.__name__)
         arrays = [t.data for t in tensors]
@@ -323,17 +387,12 @@ class Function:
             base = tensors[0]
             result._vc, result._base = base._vc, (base._base if base._base is not None else base)
         if track:
-            fn._inputs = tensors
-            fn.needs_grad = tuple(t.requires_grad for t in tensors)
-            fn._n_out = 1
-            fn._pack_saved(arrays, (out,), (result,))
-            if cls._has_composite:  # the composite re-reads the inputs: check they did not change
-                fn._input_versions = [t._vc[0] for t in tensors]
+            fn._record(tensors, out, result)
             result._creator = fn
         if forward_ad._levels.active and any(t._tangent is not None for t in tensors):
             tangent = forward_ad.output_tangent(fn, cls, params, tensors, arrays, out, result)
             if track:  # the jvp rules may have changed what backward reads: restore it
-                fn._inputs, fn.needs_grad = tensors, tuple(t.requires_grad for t in tensors)
+                fn._record(tensors, out, result)
             result._tangent = tangent
         return result
 
@@ -347,6 +406,29 @@ class Function:
     def _input_grads(self, grads, create_graph):
         """One gradient per input (None where not needed), shaped and typed like the input:
         arrays in the fast path, Tensors when ``create_graph``."""
+        if not create_graph and not self._ctx_style:  # the fast path: arrays only
+            if self._graph_mode:
+                self._graph_mode = False
+            raw_grads = self.backward(*grads)
+            if type(raw_grads) is not tuple:
+                raw_grads = (raw_grads,)
+            if _anomaly_enabled.get():
+                _check_finite(raw_grads, "backward (input gradients)", self)
+            if len(raw_grads) != len(self._inputs):
+                raise RuntimeError(f"{self.name()} returned {len(raw_grads)} gradients for "
+                                   f"{len(self._inputs)} inputs")
+            out = []
+            for t, g, need in zip(self._inputs, raw_grads, self.needs_grad):
+                if not need or g is None:
+                    out.append(None)
+                    continue
+                data = t.data
+                if g.shape != data.shape:
+                    g = unbroadcast(g, data.shape)
+                if g.dtype != data.dtype:
+                    g = g.astype(data.dtype)
+                out.append(g)
+            return out
         self._graph_mode = create_graph  # what saved_tensors hands out (arrays or Tensors)
         if self._ctx_style:
             from .function_ctx import backward_ctx
@@ -389,7 +471,7 @@ class Function:
         with differentiable core ops) at the saved inputs; the fused kernels stay the fast path."""
         from .engine import run_backward
         from .tensor import Tensor
-        for k, (t, v) in enumerate(zip(self._inputs, self._input_versions)):
+        for k, (t, v) in enumerate(zip(self._inputs, self._versions)):
             if t._vc[0] != v:
                 raise RuntimeError(self._modified_message(_IN, k, t.data, t._vc[0], v))
         with enable_grad():

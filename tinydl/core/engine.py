@@ -98,21 +98,23 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
 
     for fn in order:
         grads = pending.pop(id(fn), None)
-        if grads is not None and (out_targets or fn.__dict__.get("_tensor_hooks")
-                                  or fn.__dict__.get("_retained")):
-            grads = _output_grads(fn, grads, create_graph, accumulate, inputs, out_targets, captured)
-        in_grads = None
-        if grads is not None and (useful is None or id(fn) in useful) and any(g is not None for g in grads):
+        if grads is None or (useful is not None and id(fn) not in useful):
+            in_grads = None  # no gradient reaches this Function (or none is wanted from it)
+            if grads is not None and out_targets:
+                _output_grads(fn, grads, create_graph, accumulate, inputs, out_targets, captured)
+        else:
+            if out_targets or fn._out_hooks is not None:
+                grads = _output_grads(fn, grads, create_graph, accumulate, inputs, out_targets, captured)
             in_grads = fn._input_grads(grads, create_graph)
-        for j, t in enumerate(fn._inputs):
-            if not fn.needs_grad[j]:
+        for j, (t, need) in enumerate(zip(fn._inputs, fn.needs_grad)):
+            if not need:
                 continue
             gi = None if in_grads is None else in_grads[j]
             c = t._creator
             if c is None:
                 entry = leaves[id(t)]
                 if gi is not None:
-                    entry[1] = _add(entry[1], gi)
+                    entry[1] = gi if entry[1] is None else entry[1] + gi
                 entry[2] -= 1
                 if entry[2] == 0:
                     finish_leaf(entry)
@@ -120,7 +122,8 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
                 slots = pending.get(id(c))
                 if slots is None:
                     slots = pending[id(c)] = [None] * c._n_out
-                slots[t._output_nr] = _add(slots[t._output_nr], gi)
+                k = t._output_nr
+                slots[k] = gi if slots[k] is None else slots[k] + gi
         if not retain_graph:
             fn.release()
     for entry in leaves.values():
@@ -146,8 +149,7 @@ def _run_hooks(hooks, g):
 
 def _output_grads(fn, grads, create_graph, accumulate, inputs, out_targets, captured):
     """Non-leaf tensors' hooks, retain_grad() and autograd.grad targets, at their Function."""
-    hooks = fn.__dict__.get("_tensor_hooks") or {}
-    retained = fn.__dict__.get("_retained") or {}
+    hooks, retained = fn._out_hooks or ({}, {})
     for k, g in enumerate(grads):
         if g is None:
             continue

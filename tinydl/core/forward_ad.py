@@ -92,8 +92,7 @@ def output_tangent(fn, cls, params, tensors, arrays, out, result_tensor):
     xp = backends.get_array_module(out)
     tangents = [t._tangent for t in tensors]
     if cls.elementwise:
-        fn._inputs, fn.needs_grad = tensors, (True,) * len(tensors)
-        fn._pack_saved(arrays, (out,), (result_tensor,))
+        fn._record(tensors, out, result_tensor)
         total = None
         for i, t in enumerate(tangents):
             if t is None:
@@ -107,8 +106,7 @@ def output_tangent(fn, cls, params, tensors, arrays, out, result_tensor):
         zeros = [xp.zeros_like(a) if t is None else t for a, t in zip(arrays, tangents)]
         result = cls(**params).forward(*zeros)
     elif hasattr(fn, "jvp"):
-        fn._inputs, fn.needs_grad = tensors, (True,) * len(tensors)
-        fn._pack_saved(arrays, (out,), (result_tensor,))
+        fn._record(tensors, out, result_tensor)
         result = fn.jvp(*tangents)
     else:
         raise NotImplementedError(f"forward-mode AD: {cls.__name__} has no tangent rule "

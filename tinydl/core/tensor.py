@@ -16,6 +16,9 @@ from . import autograd, dtypes, inplace
 from . import functional as F
 
 
+_NONE_UNTIL_SET = frozenset({"_base", "_hooks", "_post_hooks", "_accumulator", "_tangent"})
+
+
 class Tensor:
     # Make numpy defer to our reflected operators (ndarray + Tensor -> Tensor.__radd__).
     __array_ufunc__ = None
@@ -33,8 +36,7 @@ class Tensor:
         if dtype is None and not hasattr(data, "dtype"):
             dtype = dtypes.infer_dtype(data)
         self.data = xp.asarray(data, dtype=dtype)
-        self.grad = self._creator = self.name = self._base = None
-        self._hooks = self._post_hooks = self._accumulator = self._tangent = None
+        self.grad = self._creator = self.name = None
         self._vc, self._output_nr = [0], 0
         self.requires_grad = False
         if requires_grad:
@@ -45,9 +47,14 @@ class Tensor:
         """Wrap an op's result array without conversion."""
         t = cls.__new__(cls)
         t.data, t.requires_grad, t.grad, t._creator, t.name = array, requires_grad, None, None, None
-        t._vc, t._output_nr, t._base, t._hooks, t._post_hooks, t._accumulator = [0], 0, None, None, None, None
-        t._tangent = None
+        t._vc, t._output_nr = [0], 0
         return t
+
+    def __getattr__(self, name):
+        # The rarely used slots are left unset (cheaper tensors); unset, they read as None.
+        if name in _NONE_UNTIL_SET:
+            return None
+        raise AttributeError(f"'Tensor' object has no attribute {name!r}")
 
     # ---- autograd: the graph ----------------------------------------------------------------
     @property
@@ -83,12 +90,13 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("retain_grad: can't retain_grad on a tensor that has requires_grad=False")
         if self._creator is not None:
-            self._creator.__dict__.setdefault("_retained", {})[self._output_nr] = weakref.ref(self)
+            retained = self._creator._output_hooks()[1]
+            retained[self._output_nr] = weakref.ref(self)
 
     @property
     def retains_grad(self):
         c = self._creator
-        return c is not None and self._output_nr in c.__dict__.get("_retained", {})
+        return c is not None and c._out_hooks is not None and self._output_nr in c._out_hooks[1]
 
     def register_hook(self, hook):
         """``hook(grad) -> Tensor or None`` runs when this tensor's gradient is computed; a returned
@@ -99,7 +107,7 @@ class Tensor:
             if self._hooks is None:
                 self._hooks = autograd._HookDict()
             return autograd.add_hook(self._hooks, hook)
-        per_output = self._creator.__dict__.setdefault("_tensor_hooks", {})
+        per_output = self._creator._output_hooks()[0]
         hooks = per_output.setdefault(self._output_nr, autograd._HookDict())
         return autograd.add_hook(hooks, hook)
 
