@@ -1,10 +1,14 @@
 """Every core op: forward against NumPy, gradients against finite differences (hypothesis shapes)."""
+import math
+
 import numpy as np
 import pytest
+from hypothesis import settings
 from hypothesis import given, strategies as st
 
 import tinydl as td
-from tinydl.testing import OpSpec, check_op_spec
+from tinydl.core.ops.shape import ScatterAdd
+from tinydl.testing import OpSpec, check_op_spec, check_op_spec_second_order, gradgradcheck
 from tinydl.testing import strategies as tst
 
 B2 = tst.broadcastable_shapes(2)
@@ -75,8 +79,8 @@ def _getitem_case(draw):
     elif kind == "bool":
         idx = np.asarray(draw(st.lists(st.booleans(), min_size=shape[0], max_size=shape[0])))
     else:
-        idx = (slice(None), np.asarray(draw(st.lists(st.integers(0, shape[-1] - 1), min_size=1, max_size=4)))) \
-            if len(shape) >= 2 else (np.asarray([0, 0]),)
+        idx = (slice(None),) * (len(shape) - 1) + (np.asarray(draw(st.lists(
+            st.integers(0, shape[-1] - 1), min_size=1, max_size=4))),) if len(shape) >= 2 else (np.asarray([0, 0]),)
     return shape, idx
 
 
@@ -159,7 +163,48 @@ SPECS = [
            tst.arrays_for(tst.shapes(1, 3, 2, 4).map(lambda s: (s,)), F), ["GetItem", "Concatenate"]),
     OpSpec("astype", lambda a: (a.astype(np.float32) * 2).astype(np.float64), None,
            tst.arrays_for(S1, F), ["_Cast"], atol=1e-4, rtol=1e-4, eps=1e-2),  # linear: big eps is exact
+    unary("erf", td.erf, np.vectorize(math.erf), ["Erf"]),
+    unary("clone", lambda a: td.clone(a) * a, lambda a: a * a, ["Clone"]),
+    OpSpec("scatter_add", lambda g: ScatterAdd.apply(g * g, index=(np.array([0, 0, 1]),), shape=(3,) + g.shape[1:]),
+           lambda g: np.stack([g[0] ** 2 + g[1] ** 2, g[2] ** 2, 0 * g[0]]),
+           tst.arrays_for(tst.shapes(1, 2).map(lambda s: ((3,) + s[1:],)), F), ["ScatterAdd"]),
+    # in-place ops on non-leaf tensors are differentiable (and twice): the result is rebased
+    OpSpec("setitem", lambda a, v: _setitem(a, v), lambda a, v: _setitem_ref(a, v),
+           tst.arrays_for(st.just(((3, 2), (2,))), F), ["SetItem"]),
+    binary("add_", lambda a, b: (a * 1).add_(b, alpha=2) if a.shape == np.broadcast_shapes(a.shape, b.shape) else a + 2 * b,
+           lambda a, b: a + 2 * b, []),
+    binary("mul_", lambda a, b: (a * a).mul_(b) if a.shape == np.broadcast_shapes(a.shape, b.shape) else a * a * b,
+           lambda a, b: a * a * b, []),
+    OpSpec("div_", lambda a, b: (a * 1).div_(b * b), lambda a, b: a / (b * b),
+           tst.arrays_for(st.just(((2, 3), (3,))), [F, POS]), []),
+    OpSpec("pow_", lambda a: (a * 1).pow_(3), lambda a: a ** 3, tst.arrays_for(S1, F), []),
+    OpSpec("clamp_", lambda a: (a * a).clamp_(0.5, 4.0), lambda a: np.clip(a * a, 0.5, 4.0),
+           tst.arrays_for(S1, tst.away_from([-2.0, -0.7071, 0.7071, 2.0], 0.05)), []),
+    OpSpec("masked_fill_", lambda a: (a * a).masked_fill_(td.Tensor(a.numpy() > 0), 2.0),
+           lambda a: np.where(a > 0, 2.0, a * a), tst.arrays_for(S1, KINK0), []),
+    OpSpec("copy_fill_", lambda a, b: _copy_fill(a, b), lambda a, b: np.concatenate([b * b, 0 * a[:1] + 1.5]),
+           tst.arrays_for(st.just(((3,), (2,))), F), []),
 ]
+
+
+def _setitem(a, v):
+    y = a * a
+    y[1:] = v * 2  # a non-leaf: differentiable, y's grad_fn becomes SetItemBackward
+    return y
+
+
+def _setitem_ref(a, v):
+    y = a * a
+    y[1:] = v * 2
+    return y
+
+
+def _copy_fill(a, b):
+    z = td.zeros(2, dtype=a.dtype)
+    z.copy_(b * b)  # z does not require grad; after the copy it does (grad_fn from the copy)
+    w = a * 1
+    w.fill_(1.5)  # a constant: zero gradient for a
+    return td.concatenate([z, w[:1]])
 
 
 def _case(spec):
@@ -183,11 +228,31 @@ def test_op_forward_and_gradient(spec, data):
     _case(spec)(arrays[0] if hasattr(spec, "case_fn") else arrays)
 
 
+SECOND_ORDER = [s for s in SPECS if s.second_order]
+
+
+@pytest.mark.parametrize("spec", SECOND_ORDER, ids=lambda s: s.name)
+@settings(max_examples=5)
+@given(data=st.data())
+def test_op_second_order(spec, data):
+    """d/dx of each op's recorded (create_graph) gradient against central differences of the
+    first-order gradient, in float64, on drawn shapes."""
+    arrays = data.draw(spec.inputs, label="inputs")
+    if hasattr(spec, "case_fn"):
+        arr, axes, keep = arrays[0]
+        fn = spec.case_fn
+        check_op_spec_second_order(OpSpec(spec.name, lambda a: fn(td.exp(a), axis=axes, keepdims=keep), None,
+                                          None, spec.covers), (arr,))
+    else:
+        check_op_spec_second_order(spec, arrays)
+
+
 @given(_getitem_case())
 def test_getitem(case):
     shape, idx = case
     a = np.random.default_rng(0).standard_normal(shape)
     check_op_spec(OpSpec("getitem", lambda t: t[idx], lambda x: x[idx], None, ["GetItem"]), (a,))
+    gradgradcheck(lambda t: (t * t)[idx], a)
 
 
 @pytest.mark.parametrize("stack", [False, True])
@@ -198,7 +263,9 @@ def test_concatenate_stack(stack, data):
     ref = np.stack if stack else np.concatenate
     check_op_spec(OpSpec("concat", lambda *ts: fn(list(ts), axis=axis), lambda *a: ref(a, axis=axis),
                          None, ["Stack" if stack else "Concatenate"]), arrays)
+    gradgradcheck(lambda *ts: fn([t * t for t in ts], axis=axis), *arrays)
 
 
-# covered by the two tests above (their specs are built inside the tests)
+# covered by the two tests above (their specs are built inside the tests), first and second order
 EXTRA_COVERED = {"GetItem", "Concatenate", "Stack"}
+EXTRA_SECOND_ORDER = {"GetItem", "Concatenate", "Stack"}

@@ -5,6 +5,8 @@ import importlib
 import pytest
 
 MODULES = ["tinydl", "tinydl.core.tensor", "tinydl.core.functional", "tinydl.core.autograd",
+           "tinydl.core.grad_mode", "tinydl.core.inplace", "tinydl.core.forward_ad", "tinydl.nn.composite", "tinydl.autograd", "tinydl.autograd.functional",
+           "tinydl.autograd.function",
            "tinydl.core.random", "tinydl.backends", "tinydl.testing", "tinydl.testing.strategies",
            "tinydl.nn", "tinydl.nn.module", "tinydl.nn.functional", "tinydl.nn.losses", "tinydl.nn.init",
            "tinydl.keras.graph", "tinydl.keras.models",

@@ -383,8 +383,9 @@ def test_state_dict_round_trip_is_bit_exact(case):
     resumed = [Tensor(w0.copy(), requires_grad=True), Tensor(b0.copy(), requires_grad=True)]
     opt2 = make(resumed)
     train(resumed, opt2, 1)  # some other state to be replaced by the load
-    for p, saved_p in zip(resumed, saved_params):
-        p.copy_(saved_p)
+    with td.no_grad():  # an in-place change of a leaf that requires grad (PyTorch's rule)
+        for p, saved_p in zip(resumed, saved_params):
+            p.copy_(saved_p)
     opt2.load_state_dict(saved)
     assert opt2.iterations == 3
     train(resumed, opt2, 2)

@@ -278,8 +278,9 @@ def test_keras_recurrent_gradients(cls, kw, n, steps, feat, units, seqs, backwar
     layer = cls(units, return_sequences=seqs, return_state=True, go_backwards=backwards, dtype="float64", **kw)
     x = rng.uniform(-1, 1, (n, steps, feat))
     layer(x)
-    for p in layer.parameters():  # non-trivial biases
-        p.copy_(rng.uniform(-0.8, 0.8, p.shape))
+    with td.no_grad():
+        for p in layer.parameters():  # non-trivial biases
+            p.copy_(rng.uniform(-0.8, 0.8, p.shape))
     states = [rng.uniform(-1, 1, (n, units)) for _ in range(layer.n_states)] if with_state else []
     # (continuous random values: a ReLU pre-activation within eps of 0 has probability ~1e-6)
     call = (lambda xx, *ss: _concat_outputs(layer(xx, initial_state=list(ss) if ss else None)))
@@ -591,8 +592,9 @@ def test_layer_normalization_gradients_and_reference(shape, torch_flavour, seed)
         LN.LayerNormalization(axis=-1, dtype="float64")
     eps = 1e-5 if torch_flavour else 1e-3
     layer(x)
-    layer.gamma.copy_(rng.standard_normal(shape[-1]))
-    layer.beta.copy_(rng.standard_normal(shape[-1]))
+    with td.no_grad():
+        layer.gamma.copy_(rng.standard_normal(shape[-1]))
+        layer.beta.copy_(rng.standard_normal(shape[-1]))
     np.testing.assert_allclose(layer(x).numpy(), _ln_ref(x, layer.gamma.numpy(), layer.beta.numpy(), eps), atol=1e-12)
     gradcheck_layer(layer, layer, x)
 
@@ -671,8 +673,9 @@ def test_keras_multi_head_attention_gradients(b, t, s, heads, use_mask, causal, 
     q, v = rng.standard_normal((b, t, 3)), rng.standard_normal((b, s, 2))
     mask = rng.random((b, t, s)) > 0.3 if use_mask else None
     mha(q, v)
-    for p in mha.parameters():
-        p.copy_(rng.uniform(-1, 1, p.shape))
+    with td.no_grad():
+        for p in mha.parameters():
+            p.copy_(rng.uniform(-1, 1, p.shape))
     assert mha.query_kernel.shape == (3, heads, 2) and mha.value_kernel.shape == (2, heads, 3)
     assert mha.output_kernel.shape == (heads, 3, 3)
     call = lambda qq, vv: mha(qq, vv, attention_mask=mask, use_causal_mask=causal)

@@ -17,11 +17,11 @@ from . import _source_checkout
 
 _source_checkout.register()  # a checkout on PYTHONPATH: kernels/ becomes tinydl.kernels
 
-from .core import (Tensor, as_tensor, Function, no_grad, enable_grad, is_grad_enabled,
-                   detect_anomaly, AnomalyError, manual_seed)
+from .core import (Tensor, as_tensor, Function, no_grad, enable_grad, set_grad_enabled, is_grad_enabled,
+                   detect_anomaly, set_detect_anomaly, is_anomaly_enabled, AnomalyError, manual_seed)
 from .core.functional import (
     add, sub, mul, div, neg, pow, matmul, exp, log, sqrt, abs, clip, maximum, minimum, where,
-    relu, leaky_relu, sigmoid, tanh, gelu, sum, mean, max, min, var, std, logsumexp, softmax,
+    relu, leaky_relu, sigmoid, tanh, gelu, erf, clone, sum, mean, max, min, var, std, logsumexp, softmax,
     log_softmax, reshape, transpose, permute, swapaxes, broadcast_to, expand, squeeze, unsqueeze,
     flatten, getitem, concatenate, stack, split, pad, argmax, argmin, eq, ne, lt, le, gt, ge)
 from .core.creation import (tensor, zeros, ones, full, zeros_like, ones_like, arange, randn, rand,
@@ -31,7 +31,7 @@ from .backends import set_backend, active_backend, use_reference
 __version__ = "0.1.0"
 
 _LAZY = {"nn", "optim", "keras", "data", "testing", "kernels", "datasets", "backends", "distributed",
-         "utils"}
+         "utils", "autograd"}
 
 
 def __getattr__(name):

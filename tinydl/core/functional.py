@@ -38,6 +38,7 @@ def leaky_relu(x, negative_slope=0.01): return E.LeakyReLU.apply(x, negative_slo
 def sigmoid(x): return E.Sigmoid.apply(x)
 def tanh(x): return E.Tanh.apply(x)
 def gelu(x, approximate="none"): return E.GELU.apply(x, approximate=approximate)
+def erf(x): return E.Erf.apply(x)
 
 
 def where(cond, a, b):
@@ -72,6 +73,7 @@ def permute(x, *axes): return transpose(x, axes[0] if len(axes) == 1 and not isi
 def broadcast_to(x, shape): return S.BroadcastTo.apply(x, shape=shape)
 def getitem(x, index): return S.GetItem.apply(x, index=_plain_index(index))
 def pad(x, pad_width, value=0.0): return S.Pad.apply(x, pad_width=pad_width, value=value)
+def clone(x): return S.Clone.apply(x)
 def concatenate(tensors, axis=0): return S.Concatenate.apply(*tensors, axis=axis)
 def stack(tensors, axis=0): return S.Stack.apply(*tensors, axis=axis)
 
@@ -101,6 +103,9 @@ def unsqueeze(x, axis):
     shape = list(x.shape)
     shape.insert(axis % (x.ndim + 1), 1)
     return reshape(x, shape)
+
+
+expand_dims = unsqueeze
 
 
 def flatten(x, start_axis=0, end_axis=-1):

@@ -7,17 +7,25 @@
 >>> w.grad
 Tensor([[ 2., -4.]], dtype=float32)
 """
+import weakref
+
 import numpy as np
 
 from .. import backends
-from . import autograd, dtypes
+from . import autograd, dtypes, inplace
 from . import functional as F
+
+
+_NONE_UNTIL_SET = frozenset({"_base", "_hooks", "_post_hooks", "_accumulator", "_tangent"})
 
 
 class Tensor:
     # Make numpy defer to our reflected operators (ndarray + Tensor -> Tensor.__radd__).
     __array_ufunc__ = None
-    __slots__ = ("data", "requires_grad", "grad", "_creator", "name", "_post_acc_hooks", "__weakref__")
+    # _vc: the version counter, a one-element list shared with views and detached copies;
+    # _base: the tensor whose memory a view shares; _output_nr: which output of _creator.
+    __slots__ = ("data", "requires_grad", "grad", "_creator", "name", "_vc", "_output_nr",
+                 "_base", "_hooks", "_post_hooks", "_accumulator", "_tangent", "__weakref__")
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None):
         if isinstance(data, Tensor):
@@ -28,10 +36,8 @@ class Tensor:
         if dtype is None and not hasattr(data, "dtype"):
             dtype = dtypes.infer_dtype(data)
         self.data = xp.asarray(data, dtype=dtype)
-        self.grad = None
-        self._creator = None
-        self.name = None
-        self._post_acc_hooks = None
+        self.grad = self._creator = self.name = None
+        self._vc, self._output_nr = [0], 0
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -41,88 +47,167 @@ class Tensor:
         """Wrap an op's result array without conversion."""
         t = cls.__new__(cls)
         t.data, t.requires_grad, t.grad, t._creator, t.name = array, requires_grad, None, None, None
-        t._post_acc_hooks = None
+        t._vc, t._output_nr = [0], 0
         return t
 
-    # ---- autograd -----------------------------------------------------------------------
-    def requires_grad_(self, flag=True):
-        if flag and not dtypes.is_float(self.data.dtype):
-            raise TypeError(
-                f"only floating-point tensors can require gradients, got dtype {self.data.dtype}")
-        self.requires_grad = bool(flag)
-        return self
+    def __getattr__(self, name):
+        # The rarely used slots are left unset (cheaper tensors); unset, they read as None.
+        if name in _NONE_UNTIL_SET:
+            return None
+        raise AttributeError(f"'Tensor' object has no attribute {name!r}")
+
+    # ---- autograd: the graph ----------------------------------------------------------------
+    @property
+    def grad_fn(self):
+        """The Function that made this tensor (None for a leaf)."""
+        return self._creator
 
     @property
     def is_leaf(self):
+        """True for tensors made by the user (and every tensor that does not require grad)."""
         return self._creator is None
 
-    def backward(self, grad=None, retain_graph=False):
-        """Backpropagate from this tensor into the ``.grad`` of every leaf that requires one."""
-        if not self.requires_grad:
-            raise RuntimeError("backward: this tensor does not require grad (no graph was recorded "
-                               "for it: were its inputs created with requires_grad=True?)")
-        if grad is None:
-            if self.data.size != 1:
-                raise RuntimeError(
-                    f"backward: grad can be omitted only for a scalar output, but this tensor has "
-                    f"shape {self.shape}; pass grad= with that shape (or reduce it with .sum())")
-            grad = self.xp.ones_like(self.data)
-        else:
-            grad = grad.data if isinstance(grad, Tensor) else self.xp.asarray(grad, dtype=self.dtype)
-            if grad.shape != self.shape:
-                raise ValueError(f"backward: grad has shape {grad.shape} but the tensor has shape {self.shape}")
-        if self._creator is None:
-            self._accumulate(grad)
-            self._run_post_accumulate_hooks()
-        else:
-            autograd.backward(self, grad, retain_graph=retain_graph)
+    @property
+    def _version(self):
+        """How many times the data was changed in place (shared with views and detach())."""
+        return self._vc[0]
 
-    def _accumulate(self, g):
-        if self.grad is None:
+    def _bump_version(self):
+        self._vc[0] += 1
+
+    def requires_grad_(self, requires_grad=True):
+        if requires_grad and not dtypes.is_float(self.data.dtype):
+            raise TypeError(
+                f"only floating-point tensors can require gradients, got dtype {self.data.dtype}")
+        if not requires_grad and self._creator is not None:
+            raise RuntimeError("requires_grad_: you can only change requires_grad flags of leaf tensors; "
+                               "use detach() to get a tensor cut from the graph")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def retain_grad(self):
+        """Keep this non-leaf tensor's gradient in ``.grad`` during backward (leaves always do)."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: can't retain_grad on a tensor that has requires_grad=False")
+        if self._creator is not None:
+            retained = self._creator._output_hooks()[1]
+            retained[self._output_nr] = weakref.ref(self)
+
+    @property
+    def retains_grad(self):
+        c = self._creator
+        return c is not None and c._out_hooks is not None and self._output_nr in c._out_hooks[1]
+
+    def register_hook(self, hook):
+        """``hook(grad) -> Tensor or None`` runs when this tensor's gradient is computed; a returned
+        tensor replaces the gradient. Returns a handle whose ``remove()`` unregisters it."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't require gradient")
+        if self._creator is None:
+            if self._hooks is None:
+                self._hooks = autograd._HookDict()
+            return autograd.add_hook(self._hooks, hook)
+        per_output = self._creator._output_hooks()[0]
+        hooks = per_output.setdefault(self._output_nr, autograd._HookDict())
+        return autograd.add_hook(hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """``hook(tensor)`` runs after backward has accumulated this leaf's ``.grad``; returns a handle
+        whose ``remove()`` unregisters it (PyTorch's semantics: leaves only)."""
+        if not self.requires_grad:
+            raise RuntimeError("register_post_accumulate_grad_hook: cannot register a hook on a tensor "
+                               "that doesn't require gradient")
+        if self._creator is not None:
+            raise RuntimeError("register_post_accumulate_grad_hook: post accumulate grad hooks cannot be "
+                               "registered on non-leaf tensors")
+        if not callable(hook):
+            raise TypeError(f"register_post_accumulate_grad_hook: hook must be callable, got "
+                            f"{type(hook).__name__}")
+        if self._post_hooks is None:
+            self._post_hooks = autograd._HookDict()
+        return autograd.add_hook(self._post_hooks, hook)
+
+    def _grad_accumulator(self):
+        if self._accumulator is None:
+            self._accumulator = autograd.AccumulateGrad(self)
+        return self._accumulator
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Backpropagate from this tensor into the ``.grad`` of every leaf that requires one
+        (only of ``inputs`` when given). ``create_graph=True`` records the backward pass, so the
+        gradients can be differentiated again; ``retain_graph`` defaults to ``create_graph``."""
+        from .engine import make_grads, run_backward
+        grads = make_grads([self], [gradient], create_graph)
+        if retain_graph is None:
+            retain_graph = create_graph
+        if inputs is not None:
+            inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+            if not inputs:
+                raise RuntimeError("backward: inputs= was given but is empty")
+            for t in inputs:
+                if not t.requires_grad:
+                    raise RuntimeError("backward: one of the inputs does not require grad")
+        run_backward([self], grads, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+
+    def _accumulate(self, g, create_graph=False):
+        if create_graph:  # keep the graph: the gradient can be differentiated again
+            if not isinstance(g, Tensor):
+                g = Tensor._wrap(g)
+            self.grad = g if self.grad is None else self.grad + g
+        elif self.grad is None:
             # copy: an op may hand the same gradient array to several inputs
             self.grad = Tensor._wrap(g.copy())
         else:
             self.grad = Tensor._wrap(self.grad.data + g)
 
-    def register_post_accumulate_grad_hook(self, hook):
-        """Call ``hook(tensor)`` after backward has accumulated this leaf's ``.grad`` (once per
-        backward pass, after all its contributions). Returns a handle whose ``remove()`` unregisters
-        it. PyTorch's semantics: leaves only; the hook's return value must be None."""
-        if not self.requires_grad:
-            raise RuntimeError("register_post_accumulate_grad_hook: cannot register a hook on a "
-                               "tensor that does not require gradient")
-        if self._creator is not None:
-            raise RuntimeError("register_post_accumulate_grad_hook: post accumulate grad hooks "
-                               "cannot be registered on non-leaf tensors")
-        if not callable(hook):
-            raise TypeError(f"register_post_accumulate_grad_hook: hook must be callable, got "
-                            f"{type(hook).__name__}")
-        if self._post_acc_hooks is None:
-            self._post_acc_hooks = {}
-        handle = _HookHandle(self._post_acc_hooks)
-        self._post_acc_hooks[handle.id] = hook
-        return handle
+    def detach(self):
+        """The same data (and version counter), cut from the graph."""
+        t = Tensor._wrap(self.data)
+        t._vc = self._vc
+        return t
 
-    def _run_post_accumulate_hooks(self):
-        for hook in list((self._post_acc_hooks or {}).values()):
-            if hook(self) is not None:
-                raise RuntimeError("Tensor post accumulate grad hooks should return None.")
-
-    def copy_(self, src):
-        """Overwrite the data in place with ``src`` (a Tensor, an array on any device, or a number);
-        shapes must broadcast to this tensor's shape. Returns self."""
-        src = src.data if isinstance(src, Tensor) else src
-        if backends.is_gpu_array(src) and not backends.is_gpu_array(self.data):
-            src = src.get()
-        self.data[...] = self.xp.asarray(src, dtype=self.dtype)
+    def detach_(self):
+        """Cut this tensor from the graph in place: it becomes a leaf that does not require grad."""
+        self._creator, self._output_nr, self.requires_grad = None, 0, False
         return self
 
-    def detach(self):
-        """The same data, cut from the graph."""
-        return Tensor._wrap(self.data)
+    def clone(self):
+        """A copy of the data; differentiable (the gradient flows back unchanged)."""
+        return F.clone(self)
 
     def zero_grad(self):
         self.grad = None
+
+    # ---- in-place ops (tinydl/core/inplace.py) ----------------------------------------------
+    def add_(self, other, alpha=1): return inplace.add_(self, other, alpha)
+    def sub_(self, other, alpha=1): return inplace.sub_(self, other, alpha)
+    def mul_(self, other): return inplace.mul_(self, other)
+    def div_(self, other): return inplace.div_(self, other)
+    def pow_(self, other): return inplace.pow_(self, other)
+    def clamp_(self, min=None, max=None): return inplace.clamp_(self, min, max)  # noqa: A002
+    def clip_(self, min=None, max=None): return inplace.clamp_(self, min, max)  # noqa: A002
+    def zero_(self): return inplace.fill_(self, 0)
+    def fill_(self, value): return inplace.fill_(self, value)
+    def masked_fill_(self, mask, value): return inplace.masked_fill_(self, mask, value)
+    def normal_(self, mean=0.0, std=1.0): return inplace.normal_(self, mean, std)
+    def uniform_(self, a=0.0, b=1.0): return inplace.uniform_(self, a, b)
+    def __setitem__(self, index, value): inplace.setitem_(self, index, value)
+    def __iadd__(self, o): return inplace.add_(self, o)
+    def __isub__(self, o): return inplace.sub_(self, o)
+    def __imul__(self, o): return inplace.mul_(self, o)
+    def __itruediv__(self, o): return inplace.div_(self, o)
+    def __ipow__(self, o): return inplace.pow_(self, o)
+
+    def copy_(self, src):
+        """Overwrite the data in place with ``src`` (a Tensor, an array on any device, or a number);
+        shapes must broadcast to this tensor's shape. Differentiable with respect to ``src``."""
+        return inplace.copy_(self, src)
+
+    def masked_fill(self, mask, value):
+        return F.where(mask, value, self)
+
+    def clamp(self, min=None, max=None):  # noqa: A002
+        return F.clip(self, min, max)
 
     # ---- arrays and devices --------------------------------------------------------------
     @property
@@ -199,7 +284,7 @@ class Tensor:
         if self.device != "cpu":
             extra += f", device='{self.device}'"
         if self._creator is not None:
-            extra += f", grad_fn={self._creator.name}"
+            extra += f", grad_fn=<{self._creator.name()}>"
         elif self.requires_grad:
             extra += ", requires_grad=True"
         return f"Tensor({body}{extra})"
@@ -274,21 +359,11 @@ class Tensor:
         return F.reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape)
 
 
-class _HookHandle:
-    """What ``register_*_hook`` returns: ``remove()`` unregisters the hook (idempotent)."""
-
-    _next_id = 0
-
-    def __init__(self, hooks):
-        self._hooks, self.id = hooks, _HookHandle._next_id
-        _HookHandle._next_id += 1
-
-    def remove(self):
-        self._hooks.pop(self.id, None)
-
-
 class _Cast(autograd.Function):
     """dtype conversion between floating types; the gradient converts back."""
+
+    once_differentiable = False
+    elementwise = True
 
     def __init__(self, dtype):
         self.dtype = dtype

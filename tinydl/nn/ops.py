@@ -6,6 +6,7 @@ channels-last layout (NHWC images, (KH, KW, C_in, C_out) kernels).
 """
 from ..backends import provider_for, get_array_module
 from ..core.autograd import Function
+from . import composite
 
 
 def _contig(a):
@@ -21,7 +22,11 @@ class Conv2D(Function):
     def forward(self, x, w):
         self.provider = provider_for(x)
         self.x, self.w = _contig(x), _contig(w)
+        self.save_for_backward(x, w)  # an in-place change before backward raises
         return self.provider.conv2d_forward(self.x, self.w, self.stride, self.padding, self.dilation)
+
+    def composite(self, x, w):
+        return composite.conv2d(x, w, self.stride, self.padding, self.dilation)
 
     def backward(self, g):
         return self.provider.conv2d_backward(
@@ -41,7 +46,11 @@ class Conv2DBiasAct(Function):
         self.x, self.w = _contig(x), _contig(w)
         self.y = self.provider.conv2d_bias_act_forward(self.x, self.w, b, self.act, self.stride,
                                                       self.padding, self.dilation)
+        self.save_for_backward(x, w, self.y)
         return self.y
+
+    def composite(self, x, w, b):
+        return composite.conv2d_bias_act(x, w, b, self.stride, self.padding, self.dilation, self.act)
 
     def backward(self, g):
         return self.provider.conv2d_bias_act_backward(
@@ -62,7 +71,11 @@ class Conv2DTranspose(Function):
         gx, _ = self.provider.conv2d_backward(
             None, self.w, self.x, self.stride, self.padding, self.dilation,
             need_gx=True, need_gw=False, x_shape=self.out_shape)
+        self.save_for_backward(x, w)
         return gx
+
+    def composite(self, x, w):
+        return composite.conv2d_transpose(x, w, self.stride, self.padding, self.dilation, self.out_shape)
 
     def backward(self, g):
         g = _contig(g)
@@ -85,6 +98,9 @@ class MaxPool2D(Function):
         y, self.argmax = self.provider.maxpool2d_forward(_contig(x), self.pool, self.stride, self.padding)
         return y
 
+    def composite(self, x):
+        return composite.max_pool2d(x, self.argmax, self.pool, self.stride, self.padding)
+
     def backward(self, g):
         return self.provider.maxpool2d_backward(_contig(g), self.argmax, self.shape, self.pool,
                                                self.stride, self.padding)
@@ -100,6 +116,9 @@ class AvgPool2D(Function):
         self.provider, self.shape = provider_for(x), x.shape
         return self.provider.avgpool2d_forward(_contig(x), self.pool, self.stride, self.padding)
 
+    def composite(self, x):
+        return composite.avg_pool2d(x, self.pool, self.stride, self.padding)
+
     def backward(self, g):
         return self.provider.avgpool2d_backward(_contig(g), self.shape, self.pool, self.stride, self.padding)
 
@@ -113,7 +132,11 @@ class BiasAct(Function):
     def forward(self, x, b):
         self.provider = provider_for(x)
         self.y = self.provider.bias_act_forward(_contig(x), b, self.act)
+        self.save_for_backward(self.y)
         return self.y
+
+    def composite(self, x, b):
+        return composite.bias_act(x, b, self.act)
 
     def backward(self, g):
         return self.provider.bias_act_backward(self.y, _contig(g), self.act)
@@ -127,6 +150,9 @@ class SoftmaxCrossEntropy(Function):
         self.labels = labels
         loss, self.probs = self.provider.softmax_xent_forward(_contig(logits), labels)
         return loss
+
+    def composite(self, logits, labels):
+        return composite.softmax_cross_entropy(logits, labels)
 
     def backward(self, g):
         return self.provider.softmax_xent_backward(self.probs, self.labels, _contig(g)), None

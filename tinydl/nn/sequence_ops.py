@@ -6,7 +6,8 @@ of those with kernels is done by the kernel provider (``tinydl.backends.provider
 import numpy as np
 
 from ..backends import get_array_module, provider_for
-from ..core.autograd import Function
+from ..core.autograd import Function, is_tensor
+from . import composite
 
 
 # ---------------------------------------------------------------------------------------------
@@ -32,6 +33,7 @@ class LayerNormOp(Function):
     def forward(self, x, gamma, beta):
         self.provider = None
         self.x, self.gamma = x, gamma
+        self.save_for_backward(x, gamma)
         if self._last_axis_only(x, gamma, beta):
             self.provider, d = provider_for(x), x.shape[-1]
             xp = get_array_module(x)
@@ -61,6 +63,9 @@ class LayerNormOp(Function):
                               - xhat * (dxhat * xhat).mean(axis=axes, keepdims=True))
         return dx, (g * xhat if self.needs_grad[1] else None), g  # the base class sums gamma/beta's
 
+    def composite(self, x, gamma, beta):
+        return composite.layer_norm(x, gamma, beta, self.axes, self.eps)
+
 
 # ---------------------------------------------------------------------------------------------
 # Embedding lookup
@@ -87,13 +92,19 @@ class EmbeddingLookup(Function):
     def backward(self, g):
         return self.provider.embedding_backward(g, self.ids, self.rows, self.padding_idx), None
 
+    def composite(self, table, ids):
+        return composite.embedding(table, ids, self.padding_idx)
+
 
 # ---------------------------------------------------------------------------------------------
 # Masked softmax (attention)
 class MaskedSoftmax(Function):
     """Softmax over the last axis restricted to ``keep`` (a boolean array broadcastable to the
     scores; True = included). Excluded entries, and every entry of a row with nothing included
-    (or only -inf scores), are exactly 0. ``keep`` gets no gradient."""
+    (or only -inf scores), are exactly 0. ``keep`` gets no gradient. The backward reads the saved
+    output, on arrays or (create_graph) on Tensors."""
+
+    once_differentiable = False
 
     def forward(self, s, keep):
         xp = get_array_module(s)
@@ -105,11 +116,12 @@ class MaskedSoftmax(Function):
         m = xp.where(xp.isfinite(m), m, s.dtype.type(0))
         e = xp.exp(sm - m)
         total = e.sum(axis=-1, keepdims=True)
-        self.y = e / xp.where(total > 0, total, s.dtype.type(1))
-        return self.y
+        y = e / xp.where(total > 0, total, s.dtype.type(1))
+        self.save_for_backward(y)
+        return y
 
     def backward(self, g):
-        y = self.y
+        y, = self.saved_tensors
         return y * (g - (g * y).sum(axis=-1, keepdims=True)), None
 
 

@@ -147,6 +147,8 @@ class Optimizer:
         if not (todo and is_gpu_array(todo[0][0].data) and self._fused_step(todo, grads)):
             for (p, state, group), g in zip(todo, grads):
                 self._update(p, g, state, group, self._lr_value(group["lr"]))
+        for p, _, _ in todo:  # changed in place: a backward through a graph made before this raises
+            p._bump_version()
         self.iterations += 1
         return loss
 

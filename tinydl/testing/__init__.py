@@ -5,6 +5,8 @@
 >>> gradcheck(lambda x: (x * x).sum(), tinydl.Tensor([1.0, -2.0]))
 True
 """
-from .gradcheck import gradcheck, GradcheckError, OpSpec, check_op_spec
+from .gradcheck import (gradcheck, gradgradcheck, GradcheckError, OpSpec, check_op_spec,
+                        check_op_spec_second_order)
 
-__all__ = ["gradcheck", "GradcheckError", "OpSpec", "check_op_spec"]
+__all__ = ["gradcheck", "gradgradcheck", "GradcheckError", "OpSpec", "check_op_spec",
+           "check_op_spec_second_order"]

@@ -1,7 +1,11 @@
-"""Arithmetic with broadcasting. The base class undoes broadcasting in the gradients."""
+"""Arithmetic with broadcasting. The base class undoes broadcasting in the gradients.
+
+Each backward runs on arrays (the fast path) or on Tensors (``create_graph=True``): saved values
+come from ``self.saved_tensors`` and the math is operators and ``math_of(g)``.
+"""
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Function, math_of
 from ...backends import get_array_module
 
 
@@ -13,6 +17,9 @@ def _check_broadcast(name, a, b):
 
 
 class Add(Function):
+    once_differentiable = False
+    elementwise = True
+
     def forward(self, a, b):
         _check_broadcast("add", a, b)
         return a + b
@@ -22,6 +29,9 @@ class Add(Function):
 
 
 class Sub(Function):
+    once_differentiable = False
+    elementwise = True
+
     def forward(self, a, b):
         _check_broadcast("sub", a, b)
         return a - b
@@ -31,27 +41,38 @@ class Sub(Function):
 
 
 class Mul(Function):
+    once_differentiable = False
+    elementwise = True
+
     def forward(self, a, b):
         _check_broadcast("mul", a, b)
-        self.a, self.b = a, b
+        self.save_for_backward(a, b)
         return a * b
 
     def backward(self, g):
-        return g * self.b, g * self.a
+        a, b = self.saved_tensors
+        return (g * b if self.needs_grad[0] else None), (g * a if self.needs_grad[1] else None)
 
 
 class Div(Function):
+    once_differentiable = False
+    elementwise = True
+
     def forward(self, a, b):
         _check_broadcast("div", a, b)
-        self.a, self.b = a, b
+        self.save_for_backward(a, b)
         return a / b
 
     def backward(self, g):
-        gb = -g * self.a / (self.b * self.b) if self.needs_grad[1] else None
-        return g / self.b, gb
+        a, b = self.saved_tensors
+        gb = -g * a / (b * b) if self.needs_grad[1] else None
+        return (g / b if self.needs_grad[0] else None), gb
 
 
 class Neg(Function):
+    once_differentiable = False
+    elementwise = True
+
     def forward(self, a):
         return -a
 
@@ -62,24 +83,29 @@ class Neg(Function):
 class Pow(Function):
     """a ** b. d/da = b a^(b-1); d/db = a^b log a (defined for a > 0)."""
 
+    once_differentiable = False
+    elementwise = True
+
     def forward(self, a, b):
         _check_broadcast("pow", a, b)
-        self.a, self.b = a, b
-        self.out = a ** b
-        return self.out
+        out = a ** b
+        self.save_for_backward(a, b, out)
+        return out
 
     def backward(self, g):
-        xp = get_array_module(g)
-        ga = g * self.b * self.a ** (self.b - 1) if self.needs_grad[0] else None
+        a, b, out = self.saved_tensors
+        ga = g * b * a ** (b - 1) if self.needs_grad[0] else None
         gb = None
         if self.needs_grad[1]:
             with np.errstate(divide="ignore", invalid="ignore"):  # log(a) for a <= 0; CuPy never warns
-                gb = g * self.out * xp.log(self.a)
+                gb = g * out * math_of(g).log(a)
         return ga, gb
 
 
 class MatMul(Function):
     """Batched matrix product with NumPy's rules for 1-D operands."""
+
+    once_differentiable = False
 
     def forward(self, a, b):
         if a.ndim == 0 or b.ndim == 0:
@@ -90,12 +116,18 @@ class MatMul(Function):
             raise ValueError(
                 f"matmul: inner dimensions differ: {a.shape} @ {b.shape} "
                 f"(a's last dimension {ka} != b's {'only' if b.ndim == 1 else 'second-to-last'} dimension {kb})")
-        self.a, self.b = a, b
+        self.save_for_backward(a, b)
         return a @ b
 
+    def jvp(self, ta, tb):
+        a, b = self.saved_tensors
+        terms = [t for t in ((ta @ b) if ta is not None else None, (a @ tb) if tb is not None else None)
+                 if t is not None]
+        return terms[0] if len(terms) == 1 else terms[0] + terms[1]
+
     def backward(self, g):
-        xp = get_array_module(g)
-        a, b = self.a, self.b
+        xp = math_of(g)
+        a, b = self.saved_tensors
         if a.ndim == 1 and b.ndim == 1:  # dot product
             return g * b, g * a
         # Treat 1-D operands as a row (a) or a column (b) matrix, as matmul does.

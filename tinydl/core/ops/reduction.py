@@ -1,5 +1,5 @@
 """Reductions, and the stable softmax family."""
-from ..autograd import Function
+from ..autograd import Function, is_tensor, math_of
 from ...backends import get_array_module
 
 
@@ -25,6 +25,9 @@ def _expand_reduced(g, shape, axes, keepdims):
 
 
 class Sum(Function):
+    once_differentiable = False
+    linear = True
+
     def __init__(self, axis=None, keepdims=False):
         self.axis, self.keepdims = axis, keepdims
 
@@ -34,7 +37,7 @@ class Sum(Function):
 
     def backward(self, g):
         g = _expand_reduced(g, self.shape, self.axes, self.keepdims)
-        return get_array_module(g).broadcast_to(g, self.shape)
+        return math_of(g).broadcast_to(g, self.shape)
 
 
 class Mean(Sum):
@@ -54,6 +57,7 @@ class Max(Function):
     """Max over axes. Ties split the gradient equally among the maximal elements."""
 
     pick = "max"
+    once_differentiable = False
 
     def __init__(self, axis=None, keepdims=False):
         self.axis, self.keepdims = axis, keepdims
@@ -67,10 +71,14 @@ class Max(Function):
         return out if self.keepdims else out.reshape(
             [n for i, n in enumerate(a.shape) if i not in self.axes])
 
+    def jvp(self, t):  # the tangent of the (tie-averaged) picked elements
+        count = self.mask.sum(axis=self.axes, keepdims=True)
+        return (t * (self.mask / count)).sum(axis=self.axes, keepdims=self.keepdims)
+
     def backward(self, g):
         g = _expand_reduced(g, self.shape, self.axes, self.keepdims)
         count = self.mask.sum(axis=self.axes, keepdims=True)
-        return self.mask * (g / count)
+        return g * (self.mask / count)
 
 
 class Min(Max):
@@ -82,6 +90,8 @@ class Min(Max):
 class Var(Function):
     """Variance with ``ddof`` (0 = population, as NumPy's default)."""
 
+    once_differentiable = False
+
     def __init__(self, axis=None, keepdims=False, ddof=0):
         self.axis, self.keepdims, self.ddof = axis, keepdims, ddof
 
@@ -91,16 +101,24 @@ class Var(Function):
         for ax in self.axes:
             n *= a.shape[ax]
         self.denom = n - self.ddof
+        self.save_for_backward(a)
         self.centered = a - a.mean(axis=self.axes, keepdims=True)
         return (self.centered ** 2).sum(axis=self.axes, keepdims=self.keepdims) / self.denom
 
+    def jvp(self, t):
+        return (self.centered * t).sum(axis=self.axes, keepdims=self.keepdims) * (2 / self.denom)
+
     def backward(self, g):
+        a, = self.saved_tensors
+        centered = a - a.mean(axis=self.axes, keepdims=True) if is_tensor(a) else self.centered
         g = _expand_reduced(g, self.shape, self.axes, self.keepdims)
-        return g * (2 / self.denom) * self.centered
+        return g * (2 / self.denom) * centered
 
 
 class LogSumExp(Function):
     """log(sum(exp(a))) computed as m + log(sum(exp(a - m))): finite for any finite input."""
+
+    once_differentiable = False
 
     def __init__(self, axis=None, keepdims=False):
         self.axis, self.keepdims = axis, keepdims
@@ -114,15 +132,26 @@ class LogSumExp(Function):
         s = e.sum(axis=self.axes, keepdims=True)
         self.softmax = e / s
         out = m + xp.log(s)
-        return out if self.keepdims else out.reshape(
+        out = out if self.keepdims else out.reshape(
             [n for i, n in enumerate(a.shape) if i not in self.axes])
+        self.save_for_backward(a, out)
+        return out
+
+    def jvp(self, t):
+        return (self.softmax * t).sum(axis=self.axes, keepdims=self.keepdims)
 
     def backward(self, g):
-        return _expand_reduced(g, self.shape, self.axes, self.keepdims) * self.softmax
+        a, out = self.saved_tensors
+        softmax = self.softmax
+        if is_tensor(g):  # softmax = exp(a - lse), differentiable through a and the output
+            softmax = math_of(g).exp(a - _expand_reduced(out, self.shape, self.axes, self.keepdims))
+        return _expand_reduced(g, self.shape, self.axes, self.keepdims) * softmax
 
 
 class Softmax(Function):
     """exp(a - max) / sum: stable for logits of any size; masked entries may be -inf."""
+
+    once_differentiable = False
 
     def __init__(self, axis=-1):
         self.axis = axis
@@ -131,16 +160,23 @@ class Softmax(Function):
         xp = get_array_module(a)
         m = a.max(axis=self.axis, keepdims=True)
         e = xp.exp(a - xp.where(xp.isfinite(m), m, 0))
-        self.out = e / e.sum(axis=self.axis, keepdims=True)
-        return self.out
+        out = e / e.sum(axis=self.axis, keepdims=True)
+        self.save_for_backward(out)
+        return out
+
+    def jvp(self, t):
+        y, = self.saved_tensors
+        return y * (t - (t * y).sum(axis=self.axis, keepdims=True))  # the Jacobian is symmetric
 
     def backward(self, g):
-        y = self.out
+        y, = self.saved_tensors
         return y * (g - (g * y).sum(axis=self.axis, keepdims=True))
 
 
 class LogSoftmax(Function):
     """a - logsumexp(a): stable for logits of +-1e4."""
+
+    once_differentiable = False
 
     def __init__(self, axis=-1):
         self.axis = axis
@@ -150,9 +186,13 @@ class LogSoftmax(Function):
         m = a.max(axis=self.axis, keepdims=True)
         shifted = a - xp.where(xp.isfinite(m), m, 0)
         out = shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
-        self.out = out
+        self.save_for_backward(out)
         return out
 
+    def jvp(self, t):
+        out, = self.saved_tensors
+        return t - (math_of(t).exp(out) * t).sum(axis=self.axis, keepdims=True)
+
     def backward(self, g):
-        xp = get_array_module(g)
-        return g - xp.exp(self.out) * g.sum(axis=self.axis, keepdims=True)
+        out, = self.saved_tensors
+        return g - math_of(g).exp(out) * g.sum(axis=self.axis, keepdims=True)

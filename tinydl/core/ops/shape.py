@@ -3,11 +3,15 @@ import itertools
 
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Function, is_tensor, math_of
 from ...backends import get_array_module
 
 
 class Reshape(Function):
+    once_differentiable = False
+    linear = True
+    is_view = True
+
     def __init__(self, shape):
         self.shape = tuple(shape)
 
@@ -26,6 +30,10 @@ class Reshape(Function):
 
 class Transpose(Function):
     """Permute axes (reversed when ``axes`` is None)."""
+
+    once_differentiable = False
+    linear = True
+    is_view = True
 
     def __init__(self, axes=None):
         self.axes = None if axes is None else tuple(axes)
@@ -46,6 +54,10 @@ class Transpose(Function):
 
 class BroadcastTo(Function):
     """Expand to ``shape`` by NumPy's broadcasting; the gradient sums back (in the base class)."""
+
+    once_differentiable = False
+    linear = True
+    is_view = True
 
     def __init__(self, shape):
         self.shape = tuple(shape)
@@ -71,6 +83,10 @@ class GetItem(Function):
     The gradient scatter-adds into a zero array, so repeated integer indices accumulate.
     """
 
+    once_differentiable = False
+    linear = True
+    is_view = True  # basic indexing gives a view; advanced indexing a copy (checked per call)
+
     def __init__(self, index):
         self.index = index
 
@@ -82,16 +98,84 @@ class GetItem(Function):
             raise IndexError(f"getitem: index {self.index!r} is invalid for shape {a.shape}: {e}") from None
 
     def backward(self, g):
-        xp = get_array_module(g)
-        out = xp.zeros(self.shape, dtype=g.dtype)
-        if _has_advanced(self.index):
-            xp.add.at(out, self.index, g)  # repeated indices accumulate
-        else:
-            out[self.index] = g  # basic indexing never repeats an element
+        if is_tensor(g):
+            return ScatterAdd.apply(g, index=self.index, shape=self.shape)
+        return scatter_add(g, self.index, self.shape)
+
+
+def scatter_add(g, index, shape):
+    """zeros(shape) with g added at a[index] (repeated indices accumulate)."""
+    xp = get_array_module(g)
+    out = xp.zeros(shape, dtype=g.dtype)
+    if _has_advanced(index):
+        xp.add.at(out, index, g)  # repeated indices accumulate
+    else:
+        out[index] = g  # basic indexing never repeats an element
+    return out
+
+
+class ScatterAdd(Function):
+    """GetItem's gradient as an op (graph mode): zeros(shape) with g added at [index]."""
+
+    once_differentiable = False
+    linear = True
+
+    def __init__(self, index, shape):
+        self.index, self.shape = index, shape
+
+    def forward(self, g):
+        return scatter_add(g, self.index, self.shape)
+
+    def backward(self, gg):
+        return gg[self.index]
+
+
+class SetItem(Function):
+    """a with a[index] = value, out of place (``Tensor.__setitem__`` writes it back in place)."""
+
+    once_differentiable = False
+    linear = True
+
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, a, value):
+        out = a.copy()
+        try:
+            out[self.index] = value
+        except (IndexError, ValueError) as e:
+            raise type(e)(f"__setitem__: cannot set index {self.index!r} of a tensor of shape {a.shape} "
+                          f"to a value of shape {value.shape}: {e}") from None
         return out
+
+    def backward(self, g):
+        ga = gv = None
+        if self.needs_grad[0]:
+            ga = SetItem.apply(g, 0.0, index=self.index) if is_tensor(g) else g.copy()
+            if not is_tensor(g):
+                ga[self.index] = 0
+        if self.needs_grad[1]:
+            gv = g[self.index]
+        return ga, gv
+
+
+class Clone(Function):
+    """A copy of the data; the gradient passes unchanged."""
+
+    once_differentiable = False
+    elementwise = True
+
+    def forward(self, a):
+        return a.copy()
+
+    def backward(self, g):
+        return g
 
 
 class Concatenate(Function):
+    once_differentiable = False
+    linear = True
+
     def __init__(self, axis=0):
         self.axis = axis
 
@@ -107,10 +191,13 @@ class Concatenate(Function):
 
     def backward(self, g):
         bounds = list(itertools.accumulate(self.sizes))[:-1]
-        return tuple(get_array_module(g).split(g, bounds, axis=self.axis))
+        return tuple(math_of(g).split(g, bounds, axis=self.axis))
 
 
 class Stack(Function):
+    once_differentiable = False
+    linear = True
+
     def __init__(self, axis=0):
         self.axis = axis
 
@@ -122,12 +209,14 @@ class Stack(Function):
         return get_array_module(*arrays).stack(arrays, axis=self.axis)
 
     def backward(self, g):
-        xp = get_array_module(g)
-        return tuple(xp.take(g, i, axis=self.axis) for i in range(self.n))
+        lead = (slice(None),) * (self.axis % g.ndim)
+        return tuple(g[lead + (i,)] for i in range(self.n))
 
 
 class Pad(Function):
     """Constant padding; ``pad_width`` as for numpy.pad, one (before, after) pair per axis."""
+
+    once_differentiable = False
 
     def __init__(self, pad_width, value=0.0):
         self.pad_width, self.value = pad_width, value
@@ -137,6 +226,9 @@ class Pad(Function):
         pw = np.asarray(self.pad_width, dtype=np.int64).reshape(-1, 2) if a.ndim else np.zeros((0, 2), np.int64)
         self.width = [tuple(p) for p in np.broadcast_to(pw, (a.ndim, 2)).tolist()]
         return xp.pad(a, self.width, mode="constant", constant_values=self.value)
+
+    def jvp(self, t):  # padding is constant: its tangent is 0
+        return Pad(self.pad_width, 0.0).forward(t)
 
     def backward(self, g):
         return g[tuple(slice(lo, g.shape[i] - hi) for i, (lo, hi) in enumerate(self.width))]
