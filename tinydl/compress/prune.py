@@ -204,10 +204,11 @@ def strip_pruning(model):
 
 
 def prepare_masks(model, state):
-    """Attach (all-ones) masks wherever ``state`` (a state dict, or a path to a weights file)
-    holds one, so that the state loads into a freshly built model."""
+    """Attach (all-ones) masks wherever ``state`` (a state dict, or a path to a weights file or a
+    training checkpoint) holds one, so that the state loads into a freshly built model."""
     if isinstance(state, (str, bytes)) or hasattr(state, "__fspath__"):
         state, _ = load_state(state)
+    state = {k[len("model/"):] if k.startswith("model/") else k: v for k, v in state.items()}
     suffix = f"_{TAG}.mask"
     for key, layer, n in prunable_weights(model):
         if f"{key}{suffix}" in state:
@@ -219,4 +220,5 @@ def load_pruned(path, model):
     """Load a pruned model's weights (saved with ``tinydl.io.save_weights``/``save_weights``)."""
     from ..io import load_weights
     prepare_masks(model, path)
-    return load_weights(path, model)
+    load_weights(path, model)
+    return model

@@ -113,22 +113,33 @@ def apply_lora(model, rank=4, alpha=None, layers=None, weights=None, keep_traina
     for path, layer in _select(model, layers):
         if path in keep or layer.name in keep:
             continue
-        for wname, in_axes in lora_targets(layer).items():
-            if weights is not None and wname not in weights:
-                continue
-            w = layer._parameters[wname]
-            adapter = LoRA(w.shape, in_axes, rank, alpha, dtype=w.dtype, name=f"{layer.name}_{wname}_lora")
-            reparam.attach(layer, wname, adapter, TAG)
-            added[f"{path}.{wname}" if path else wname] = adapter
+        for wname in lora_targets(layer):
+            if weights is None or wname in weights:
+                added[f"{path}.{wname}" if path else wname] = _attach(layer, wname, rank, alpha)
     if not added:
         raise ValueError("apply_lora: no layer to adapt was found")
-    adapter_params = {id(p) for a in added.values() for p in a.parameters()}
+    _freeze_all_but_adapters(model, keep)
+    return added
+
+
+def _attach(layer, wname, rank, alpha):
+    w = layer._parameters.get(wname)
+    if w is None:
+        raise ValueError(f"apply_lora: layer '{layer.name}' ({type(layer).__name__}) has no weights yet; "
+                         "build the model first (call it once on an input)")
+    adapter = LoRA(w.shape, lora_targets(layer)[wname], rank, alpha, dtype=w.dtype,
+                   name=f"{layer.name}_{wname}_lora")
+    reparam.attach(layer, wname, adapter, TAG)
+    return adapter
+
+
+def _freeze_all_but_adapters(model, keep=()):
+    adapter_params = {id(p) for a in lora_adapters(model).values() for p in a.parameters()}
     for path, m in model.named_modules():
         kept = path in keep or getattr(m, "name", None) in keep
         for p in m._parameters.values():
             if id(p) not in adapter_params and not kept:
                 p.requires_grad = False
-    return added
 
 
 def lora_adapters(model):
@@ -227,9 +238,8 @@ def load_lora(path, model):
         plan.append((key, layer, wname, entry, a, b, existing))
     for key, layer, wname, entry, a, b, existing in plan:
         if existing is None:
-            apply_lora(model, rank=int(entry["rank"]), alpha=float(entry["alpha"]), layers=[layer.name],
-                       weights=[wname])
-            existing = dict(reparam.reparams(layer, wname))[TAG]
+            existing = _attach(layer, wname, int(entry["rank"]), float(entry["alpha"]))
         existing.A.data[...] = a
         existing.B.data[...] = b
+    _freeze_all_but_adapters(model)
     return model
