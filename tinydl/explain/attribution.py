@@ -21,6 +21,7 @@ import numpy as np
 from ..core import autograd
 from ..core.tensor import Tensor
 from ..nn.layers.attention import MultiHeadAttention
+from ..nn.logits import logits_of
 
 __all__ = ["class_scores", "saliency", "smoothgrad", "grad_cam", "capture_attention", "intercept_output"]
 
@@ -37,9 +38,12 @@ def _eval_mode(model):
 
 
 def class_scores(output):
-    """The pre-softmax scores of a model output (its carried logits, if it is a softmax/sigmoid)."""
-    logits = getattr(output, "_logits", None)
-    return logits[1] if logits is not None else output
+    """The pre-softmax scores of a model output (its logits, if a softmax/sigmoid layer made it)."""
+    for kind in ("softmax", "sigmoid"):
+        logits = logits_of(output, kind)
+        if logits is not None:
+            return logits
+    return output
 
 
 def _target_score(model, x, target):
