@@ -90,9 +90,8 @@ def attention_part(args):
     from tinydl import nn, optim
     from tinydl.data.png import write_png
     from tinydl.explain import capture_attention, heatmap, panel
-    from tinydl.nn.layers.embedding import Embedding, PositionalEmbedding
-    from tinydl.nn.layers.layernorm import LayerNormalization
-    from tinydl.nn.layers.transformer import TransformerBlock
+    from tinydl.nn.layers import KerasEmbedding as Embedding
+    from tinydl.nn.layers import LayerNormalization, PositionalEmbedding, TransformerBlock
 
     class Reverser(nn.Module):  # the model of examples/reverse_digits.py
         def __init__(self, length, dim=64, heads=4, layers=2):
