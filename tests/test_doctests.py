@@ -10,7 +10,8 @@ MODULES = ["tinydl", "tinydl.core.tensor", "tinydl.core.functional", "tinydl.cor
            "tinydl.core.random", "tinydl.backends", "tinydl.testing", "tinydl.testing.strategies",
            "tinydl.nn", "tinydl.nn.module", "tinydl.nn.functional", "tinydl.nn.losses", "tinydl.nn.init",
            "tinydl.keras.graph", "tinydl.keras.models",
-           "tinydl.utils.data.distributed"]
+           "tinydl.utils.data.distributed",
+           "tinydl.nn.reparam", "tinydl.finetune.lora"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -15,7 +15,7 @@ from tinydl.backends import interface
 HERE = pathlib.Path(__file__).parent
 ROOT = HERE.parent
 PROVIDERS = ["tinydl.backends.reference", "tinydl.backends.numba_cpu", "tinydl.backends.cuda"]
-AGREEMENT_TESTS = ["test_kernels_agree.py", "test_provider_agree.py", "test_cuda_kernels.py"]
+AGREEMENT_TESTS = ["test_kernels_agree.py", "test_provider_agree.py", "test_cuda_kernels.py", "test_quant.py"]
 
 
 def test_interface_lists_the_kernel_functions():

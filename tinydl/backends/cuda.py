@@ -53,6 +53,8 @@ DELEGATED = (
     "layernorm_forward", "layernorm_backward", "embedding_backward",
     "rnn_scan_forward", "rnn_scan_backward", "lstm_scan_forward", "lstm_scan_backward",
     "gru_scan_forward", "gru_scan_backward",
+    # int8 inference: the reference's array code (integer matmul) run by CuPy; not yet run on a GPU
+    "quantize_int8", "int8_matmul", "int8_conv2d", "dequantize_bias_act",
 )
 
 # ----------------------------------------------------------------------------- sources and kernels

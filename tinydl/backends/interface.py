@@ -157,6 +157,30 @@ class KernelProvider:
         ``p -= lr d``.  ``bufs`` may be ``None`` when ``momentum == 0``."""
         raise NotImplementedError
 
+    # ------------------------------------------------------------------ int8 inference
+    # Symmetric quantization, zero point 0: q = clip(rint(x / scale), -127, 127).  Weights are
+    # packed as (O, K) int8 rows (a conv kernel (KH, KW, C, O) becomes (O, KH*KW*C)).
+    def quantize_int8(self, x, scale):
+        """``clip(rint(x * float32(1/scale)), -127, 127)`` as int8, computed in float32; ``scale``
+        a positive Python float.  Providers agree exactly."""
+        raise NotImplementedError
+
+    def int8_matmul(self, a, w):
+        """``a (M, K) int8`` times ``w (O, K) int8`` transposed -> ``(M, O)`` int32, exact
+        (products summed in int32: exact for K < 133,000)."""
+        raise NotImplementedError
+
+    def int8_conv2d(self, x, w, kernel_hw, stride, padding, dilation):
+        """Cross-correlation of int8 NHWC ``x`` with packed int8 filters ``w (O, KH*KW*C)``
+        (row order ``(a, b, c)`` as the float kernel's) -> int32 ``(N, OH, OW, O)``, exact; zero
+        padding (the zero point)."""
+        raise NotImplementedError
+
+    def dequantize_bias_act(self, acc, scale, bias, act):
+        """``act(float32(acc) * scale + bias)`` over the last axis, float32; ``scale``, ``bias``
+        ``(O,)`` float32; ``act`` 'linear' or 'relu'."""
+        raise NotImplementedError
+
 
 #: The names of the interface's functions, in the order above.
 FUNCTIONS = tuple(n for n, v in vars(KernelProvider).items() if callable(v) and not n.startswith("_"))

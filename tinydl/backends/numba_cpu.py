@@ -15,7 +15,9 @@ neither the pre-activation array nor the activation gradient is ever made whole.
 
 Threads: the kernels are serial on purpose.  BLAS already uses the cores; Numba's worker threads
 spinning next to BLAS's own made whole training steps slower, and the memory-bound kernels gain
-little from a second core (measurements: ``bench/README.md``).
+little from a second core (measurements: ``bench/README.md``).  The int8 inference kernels
+(``kernels/cpu/quant.py``) are the exception: an int8 model makes no BLAS call, so they split
+their rows over Numba's threads.
 """
 import ctypes
 import os
@@ -498,3 +500,40 @@ def gru_scan_backward(g, u, h0, hs, zr, cand, hph, act, ract, need_du=True, need
     du = _ref.hprev_t(h0, hs) @ dhp.reshape(-1, 3 * hd) if need_du else None
     db = dhp.sum(axis=(0, 1)) if need_db else None
     return dxp, du, db, dh_next
+
+# ---- int8 inference (kernels/cpu/quant.py); same contracts as the reference's
+from tinydl.kernels.cpu import quant as _q  # noqa: E402
+
+
+def quantize_int8(x, scale):
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    out = np.empty(x.shape, np.int8)
+    _q.quantize(x, np.float32(1.0 / scale), out)
+    return out
+
+
+def int8_matmul(a, w):
+    a, w = np.ascontiguousarray(a, dtype=np.int8), np.ascontiguousarray(w, dtype=np.int8)
+    out = np.empty((a.shape[0], w.shape[0]), np.int32)
+    _q.int8_matmul(a, w, out)
+    return out
+
+
+def int8_conv2d(x, w, kernel_hw, stride, padding, dilation):
+    x, w = np.ascontiguousarray(x, dtype=np.int8), np.ascontiguousarray(w, dtype=np.int8)
+    (kh, kw), (sh, sw), ((pt, _), (pl, _)), (dh, dw), (oh, ow) = window_geometry(
+        x.shape, kernel_hw, stride, padding, dilation)
+    out = np.empty((x.shape[0], oh, ow, w.shape[0]), np.int32)
+    _q.int8_conv2d(x, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, out)
+    return out
+
+
+def dequantize_bias_act(acc, scale, bias, act):
+    if act not in ("linear", "relu"):
+        raise ValueError(f"dequantize_bias_act: act must be 'linear' or 'relu', got {act!r}")
+    shape = acc.shape
+    acc2 = np.ascontiguousarray(acc, dtype=np.int32).reshape(-1, shape[-1])
+    out = np.empty(acc2.shape, np.float32)
+    _q.dequantize_bias_act(acc2, np.ascontiguousarray(scale, dtype=np.float32),
+                           np.ascontiguousarray(bias, dtype=np.float32), act == "relu", out)
+    return out.reshape(shape)

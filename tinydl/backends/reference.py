@@ -614,3 +614,42 @@ def sgd_step(params, grads, bufs, lr, momentum, nesterov, weight_decay):
             buf += d
             d = d + momentum * buf if nesterov else buf
         p -= lr * d
+
+# ----------------------------------------------------------------------------- int8 inference
+# Symmetric quantization: q = clip(rint(x / scale), -127, 127), zero point 0, so zero padding
+# stays exact. Weights are packed as (O, K) int8 rows (a conv kernel (KH, KW, C, O) becomes
+# (O, KH*KW*C)); products are summed in int32.
+
+
+def quantize_int8(x, scale):
+    """``clip(rint(x * (1/scale)), -127, 127)`` as int8 (float32 arithmetic)."""
+    xp = get_xp(x)
+    inv = np.float32(1.0 / scale)
+    return xp.clip(xp.rint(x.astype(np.float32) * inv), -127, 127).astype(np.int8)
+
+
+def int8_matmul(a, w):
+    """``a (M, K) int8 @ w (O, K) int8 ^T`` -> (M, O) int32, exact."""
+    return a.astype(np.int32) @ w.astype(np.int32).T
+
+
+def int8_conv2d(x, w, kernel_hw, stride, padding, dilation):
+    """Convolution of int8 NHWC ``x`` with packed int8 filters ``w`` (O, KH*KW*C) -> int32 NHWC."""
+    c = x.shape[3]
+    kernel, stride, padding, dilation, out_hw = window_geometry(x.shape, kernel_hw, stride, padding, dilation)
+    cols = _windows(_pad(x, padding, 0), kernel, stride, dilation, out_hw)
+    n, (oh, ow) = x.shape[0], out_hw
+    cols = cols.reshape(n * oh * ow, kernel[0] * kernel[1] * c).astype(np.int32)
+    return (cols @ w.astype(np.int32).T).reshape(n, oh, ow, w.shape[0])
+
+
+def dequantize_bias_act(acc, scale, bias, act):
+    """``act(acc * scale + bias)`` in float32 over the last axis (``scale``, ``bias``: (O,));
+    ``act`` is 'linear' or 'relu'."""
+    xp = get_xp(acc)
+    y = acc.astype(np.float32) * scale.astype(np.float32) + bias.astype(np.float32)
+    if act == "relu":
+        y = xp.maximum(y, np.float32(0))
+    elif act != "linear":
+        raise ValueError(f"dequantize_bias_act: act must be 'linear' or 'relu', got {act!r}")
+    return y

@@ -9,6 +9,11 @@ from .base import Layer
 class BatchNormalization(Layer):
     """Keras's ``BatchNormalization(axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True)``.
 
+    A frozen layer (``trainable = False``) always runs in inference mode and leaves its moving
+    statistics alone, as Keras does (fine-tuning on top of a frozen base must not disturb them);
+    PyTorch's classes follow ``module.train()``/``eval()`` only (``requires_grad`` does not change
+    the mode), as PyTorch does.
+
     Training: y = gamma * (x - mean_B) / sqrt(var_B + eps) + beta over every axis except ``axis``,
     and moving = momentum * moving + (1 - momentum) * batch_statistic. Evaluation uses the moving
     statistics. Works for dense (N, C) and image (N, H, W, C) inputs.
@@ -44,7 +49,7 @@ class BatchNormalization(Layer):
         reduce_axes = tuple(i for i in range(x.ndim) if i != ax)
         shape = [1] * x.ndim
         shape[ax] = self.num_features
-        if self.training:
+        if self.training and self._trainable:
             mean = T.mean(x, axis=reduce_axes, keepdims=True)
             var = T.var(x, axis=reduce_axes, keepdims=True)
             n = x.size // self.num_features

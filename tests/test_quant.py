@@ -1,0 +1,217 @@
+"""int8 quantization: kernels against the NumPy integer reference, error bounds, saving, QAT."""
+import os
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import tinydl
+from tinydl import nn, optim
+from tinydl.backends import numba_cpu, reference
+from tinydl.compress import (FakeQuant, error_bound, fake_quant, load_quantized, model_nbytes, prepare_qat,
+                             quantize_model,
+                             quantize_weight, save_quantized, strip_qat)
+from tinydl.core import functional as T
+from tinydl.io import save_weights
+from tinydl.testing import OpSpec, check_op_spec, strategies as tst
+
+PROVIDERS = [reference, numba_cpu]
+
+# ---- fake quantization and its straight-through gradient ----------------------------------------
+SCALE = 0.25
+EDGE = 127 * SCALE
+# Values away from the rounding midpoints (k + 0.5) * SCALE and from the clip edges, so finite
+# differences do not straddle a jump.
+_SAFE = tst.floats(-40, 40).filter(
+    lambda v: abs((v / SCALE) % 1 - 0.5) > 0.02 and abs(abs(v) - EDGE) > 0.02)
+
+
+def _ste_surrogate(x):
+    """Forward: clip(x) exactly; backward: FakeQuantSTE's. Its derivative is the STE's definition."""
+    fq = fake_quant(x, SCALE)
+    return fq - fq.detach() + T.clip(x, -EDGE, EDGE).detach()
+
+
+SPECS = [OpSpec("fake_quant_ste", _ste_surrogate, lambda x: np.clip(x, -EDGE, EDGE),
+                tst.arrays_for(tst.shapes(1, 3).map(lambda s: (s,)), _SAFE), ["FakeQuantSTE"])]
+
+
+@given(data=st.data())
+def test_fake_quant_straight_through_gradient(data):
+    check_op_spec(SPECS[0], data.draw(SPECS[0].inputs))
+
+
+@given(x=tst.arrays(tst.shapes(1, 3), tst.floats(-40, 40)), scale=st.sampled_from([0.01, 0.25, 3.0]))
+def test_fake_quant_forward_is_round_to_the_int8_grid(x, scale):
+    want = np.clip(np.rint(x / scale), -127, 127) * scale
+    np.testing.assert_allclose(fake_quant(tinydl.Tensor(x), scale).numpy(), want, rtol=1e-12, atol=0)
+    got32 = fake_quant(tinydl.Tensor(x.astype(np.float32)), scale)
+    assert got32.dtype == np.float32
+
+
+def test_fake_quant_gradient_is_blocked_where_clipped():
+    x = tinydl.Tensor(np.array([-100.0, -1.0, 0.3, 31.0, 50.0]), requires_grad=True)
+    fake_quant(x, SCALE).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0, 1, 1, 1, 0])
+    with pytest.raises(ValueError, match="positive"):
+        fake_quant(x, 0.0)
+
+
+# ---- int8 kernels: exact integer results ---------------------------------------------------------
+
+def _int8(rng, shape):
+    return rng.integers(-127, 128, shape).astype(np.int8)
+
+
+@given(m=st.integers(1, 9), k=st.integers(1, 40), o=st.integers(1, 9), seed=st.integers(0, 999))
+def test_int8_matmul_equals_integer_reference(m, k, o, seed):
+    rng = np.random.default_rng(seed)
+    a, w = _int8(rng, (m, k)), _int8(rng, (o, k))
+    want = a.astype(np.int64) @ w.astype(np.int64).T  # the plain integer product, no overflow possible
+    for p in PROVIDERS:
+        got = p.int8_matmul(a, w)
+        assert got.dtype == np.int32 and got.shape == (m, o)
+        np.testing.assert_array_equal(got, want, err_msg=p.__name__)
+
+
+@given(n=st.integers(1, 2), hw=st.integers(3, 7), c=st.integers(1, 4), o=st.integers(1, 5),
+       k=st.integers(1, 3), stride=st.integers(1, 2), pad=st.integers(0, 2), dil=st.integers(1, 2),
+       seed=st.integers(0, 999))
+def test_int8_conv2d_equals_integer_reference(n, hw, c, o, k, stride, pad, dil, seed):
+    if hw + 2 * pad < dil * (k - 1) + 1:
+        return
+    rng = np.random.default_rng(seed)
+    x, w = _int8(rng, (n, hw, hw, c)), _int8(rng, (o, k * k * c))
+    padding = ((pad, pad), (pad, pad))
+    # direct definition: sum over the window of x * w, zero outside the image
+    oh = (hw + 2 * pad - dil * (k - 1) - 1) // stride + 1
+    xp = np.pad(x.astype(np.int64), ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+    wk = w.astype(np.int64).reshape(o, k, k, c)
+    want = np.zeros((n, oh, oh, o), np.int64)
+    for i in range(oh):
+        for j in range(oh):
+            win = xp[:, i * stride:i * stride + dil * (k - 1) + 1:dil, j * stride:j * stride + dil * (k - 1) + 1:dil]
+            want[:, i, j] = np.einsum("nabc,oabc->no", win, wk)
+    for p in PROVIDERS:
+        got = p.int8_conv2d(x, w, (k, k), (stride, stride), padding, (dil, dil))
+        assert got.dtype == np.int32
+        np.testing.assert_array_equal(got, want, err_msg=p.__name__)
+
+
+@given(shape=tst.shapes(1, 3, max_side=6), scale=st.sampled_from([0.01, 0.3, 2.0]), seed=st.integers(0, 999))
+def test_quantize_int8_providers_agree_exactly(shape, scale, seed):
+    x = (np.random.default_rng(seed).standard_normal(shape) * 100 * scale).astype(np.float32)
+    want = np.clip(np.rint(x * np.float32(1 / scale)), -127, 127).astype(np.int8)
+    for p in PROVIDERS:
+        np.testing.assert_array_equal(p.quantize_int8(x, scale), want, err_msg=p.__name__)
+    acc = np.random.default_rng(seed).integers(-10 ** 6, 10 ** 6, (3, 4)).astype(np.int32)
+    s, b = np.float32([1e-3, 2e-3, 5e-4, 1e-4]), np.float32([0.5, -1, 0, 2])
+    for act in ("linear", "relu"):
+        np.testing.assert_allclose(numba_cpu.dequantize_bias_act(acc, s, b, act),
+                                   reference.dequantize_bias_act(acc, s, b, act), rtol=1e-6)
+
+
+# ---- quantized layers within the quantization error bound --------------------------------------
+
+@given(n=st.integers(1, 4), fin=st.integers(1, 30), fout=st.integers(1, 6), seed=st.integers(0, 99))
+def test_quantized_dense_is_within_the_error_bound(n, fin, fout, seed):
+    tinydl.manual_seed(seed)
+    dense = nn.Dense(fout)
+    x = np.random.default_rng(seed).standard_normal((n, fin)).astype(np.float32)
+    want = dense(tinydl.Tensor(x)).numpy().astype(np.float64)
+    q = quantize_model(nn.Sequential(dense), x)
+    got = q(tinydl.Tensor(x)).numpy()
+    ql = q[0]
+    s_x, s_w = float(ql.input_scale[0]), ql.weight_scale.astype(np.float64)
+    bound = error_bound(np.abs(x).sum(axis=1, keepdims=True), np.abs(dense.kernel.numpy()).sum(axis=0), s_x, s_w, fin)
+    assert (np.abs(got - want) <= bound * 1.001 + 1e-5).all()
+
+
+@given(c=st.integers(1, 3), o=st.integers(1, 4), k=st.integers(1, 3), padding=st.sampled_from(["valid", "same"]),
+       seed=st.integers(0, 99))
+def test_quantized_conv2d_is_within_the_error_bound(c, o, k, padding, seed):
+    tinydl.manual_seed(seed)
+    conv = nn.Conv2D(o, k, padding=padding)
+    x = np.random.default_rng(seed).standard_normal((2, 6, 6, c)).astype(np.float32)
+    want = conv(tinydl.Tensor(x)).numpy().astype(np.float64)
+    q = quantize_model(nn.Sequential(conv), x)
+    got = q(tinydl.Tensor(x)).numpy()
+    ql = q[0]
+    s_x, s_w = float(ql.input_scale[0]), ql.weight_scale.astype(np.float64)
+    ones = np.ones((k, k, c, 1))
+    pads = nn.functional.padding_pairs(padding, (6, 6), (k, k), (1, 1))
+    x_abs_window = reference.conv2d_forward(np.abs(x).astype(np.float64), ones, (1, 1), pads, (1, 1))
+    w_abs = np.abs(conv.kernel.numpy()).reshape(-1, o).sum(axis=0)
+    bound = error_bound(x_abs_window, w_abs, s_x, s_w, k * k * c)
+    assert (np.abs(got - want) <= bound * 1.001 + 1e-5).all()
+
+
+def test_quantize_weight_is_per_channel_symmetric():
+    k = np.array([[1.0, -0.02], [-2.0, 0.005], [0.5, 0.0]], np.float32)
+    q, s = quantize_weight(k)
+    np.testing.assert_allclose(s, [2 / 127, 0.02 / 127], rtol=1e-6)
+    assert q.shape == (2, 3) and q.dtype == np.int8
+    np.testing.assert_array_equal(q[0], [64, -127, 32])
+    np.testing.assert_array_equal(q[1], [-127, 32, 0])
+
+
+def _cnn(width=8, hidden=16):
+    return nn.Sequential(nn.Conv2D(width, 3, activation="relu"), nn.MaxPooling2D(2),
+                         nn.Conv2D(width, 3, activation="relu"), nn.Flatten(), nn.Dropout(0.2),
+                         nn.Dense(hidden, activation="relu"), nn.Dense(4, activation="softmax"))
+
+
+def test_quantized_model_saves_4x_smaller_and_reloads_identically(tmp_path):
+    tinydl.manual_seed(0)
+    model = _cnn(16, 64)  # 55k weights: big enough that the file's fixed overhead does not matter
+    x = np.random.default_rng(0).random((16, 20, 20, 1)).astype(np.float32)
+    model.eval()
+    want = model(tinydl.Tensor(x)).numpy()
+    q = quantize_model(model, x)
+    got = q(tinydl.Tensor(x)).numpy()
+    assert np.abs(got - want).max() < 0.05 and got.shape == want.shape
+    np.testing.assert_allclose(got.sum(axis=1), 1, rtol=1e-5)  # the softmax runs after the int8 Dense
+    save_weights(tmp_path / "f.npz", model)
+    save_quantized(tmp_path / "q.npz", q)
+    ratio = os.path.getsize(tmp_path / "f.npz") / os.path.getsize(tmp_path / "q.npz")
+    assert 3.4 < ratio < 4.0, ratio  # int8 weights; float32 scales and biases; the file's fixed overhead
+    raw = model_nbytes(model) / model_nbytes(q)
+    assert 3.8 < raw < 4.0, raw
+    again = load_quantized(tmp_path / "q.npz")
+    np.testing.assert_array_equal(again(tinydl.Tensor(x)).numpy(), got)
+    with tinydl.backends.use_reference():
+        np.testing.assert_allclose(q(tinydl.Tensor(x)).numpy(), got, rtol=1e-5, atol=1e-6)
+
+
+def test_quantize_model_refuses_unsupported_layers():
+    m = nn.Sequential(nn.Dense(4), nn.BatchNormalization())
+    m(tinydl.zeros(2, 3))
+    with pytest.raises(NotImplementedError, match="BatchNormalization"):
+        quantize_model(m, np.zeros((2, 3), np.float32))
+
+
+def test_quantization_aware_training_learns_and_uses_the_observed_ranges():
+    tinydl.manual_seed(0)
+    model = _cnn()
+    rng = np.random.default_rng(0)
+    x = rng.random((64, 12, 12, 1)).astype(np.float32)
+    y = (x[:, :6].mean(axis=(1, 2, 3)) > x[:, 6:].mean(axis=(1, 2, 3))).astype(np.int64)
+    model(tinydl.Tensor(x[:2]))
+    qat = prepare_qat(model)
+    assert sum(isinstance(l, FakeQuant) for l in qat) == 4
+    opt = optim.Adam(qat.parameters(), lr=3e-3)
+    losses = []
+    for step in range(30):
+        opt.zero_grad()
+        loss = nn.losses.sparse_categorical_crossentropy(y, qat(tinydl.Tensor(x)))
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0]
+    fq = [l for l in qat if isinstance(l, FakeQuant)]
+    assert all(float(f.range[0]) > 0 for f in fq)
+    strip_qat(qat)
+    q = quantize_model(qat, x[:8])
+    assert float(q[0].input_scale[0]) == pytest.approx(float(fq[0].range[0]) / 127)
+    qat.eval()
+    np.testing.assert_allclose(q(tinydl.Tensor(x)).numpy(), qat(tinydl.Tensor(x)).numpy(), atol=0.05)
