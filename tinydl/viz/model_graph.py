@@ -97,16 +97,19 @@ def _traced(model, input_shape, g, opts):
         return top if top in children else None
 
     # walk the recorded graph: node key per group (a child module) or per loose op
-    keys, stack, seen = {}, list(outs), set()
+    keys, stack, seen, op_numbers = {}, list(outs), set(), {}
     edges = []
     producer = {}   # id(tensor) -> node key
 
     def key_of(fn):
         grp = group(fn)
-        return f"m:{grp}" if grp is not None else f"op:{id(fn)}"
+        if grp is not None:
+            return f"m:{grp}"
+        return op_numbers.setdefault(id(fn), f"op{len(op_numbers)}")  # stable ids: discovery order
 
     input_ids = {id(x): f"input_{i}" for i, x in enumerate(xs)}
     consumers = []  # (tensor, fn)
+    loose_out = {}  # op key -> (output shape, dtype) of an op run outside any child module
     while stack:
         node = stack.pop()
         if id(node) in seen:
@@ -116,6 +119,7 @@ def _traced(model, input_shape, g, opts):
         if hasattr(node, "requires_grad"):
             if parents:
                 producer[id(node)] = key_of(parents[0])
+                loose_out[key_of(parents[0])] = ((None,) + tuple(node.shape[1:]), node.dtype)
         else:
             keys.setdefault(key_of(node), node)
             consumers.extend((t, node) for t in parents)
@@ -133,6 +137,8 @@ def _traced(model, input_shape, g, opts):
         first_call.setdefault(call.path, call)
     modules = dict(model.named_modules())
     for k, fn in keys.items():
+        if k in loose_out:
+            out_shape[k], out_dtype[k] = loose_out[k]
         if k.startswith("m:"):
             call = first_call[k[2:]]
             shapes = [(None,) + s[1:] for s, _, _ in call.outputs]
@@ -152,7 +158,8 @@ def _traced(model, input_shape, g, opts):
             g.node(k, label=_label(title, type(m).__name__, m, ins, out_shape[k], out_dtype[k], opts),
                    shape="box")
         else:
-            g.node(k, label=keys[k].name, shape="box", style="rounded")
+            label = keys[k].name + (f"\noutput: {_shape(out_shape[k])}" if opts["show_shapes"] and k in out_shape else "")
+            g.node(k, label=label, shape="box", style="rounded")
     for src, dst in edges:
         g.edge(src, dst)
 
