@@ -6,7 +6,7 @@
 >>> with profiler.profile() as prof:
 ...     (x @ x.transpose() * 3).sum().backward()
 >>> sorted(e.key for e in prof.key_averages())
-['Mul', 'MulBackward', 'MatMul', 'MatMulBackward', 'Sum', 'SumBackward', 'Transpose', 'TransposeBackward']
+['MatMul', 'MatMulBackward', 'Mul', 'MulBackward', 'Sum', 'SumBackward', 'Transpose', 'TransposeBackward']
 
 Every op's forward (named after the op, ``"MatMul"``) and backward (``"MatMulBackward"``) is
 timed with ``time.perf_counter_ns``; ``record_function(name)`` adds ranges of your own (say,
