@@ -10,7 +10,7 @@ import pytest
 
 import tinydl
 from tinydl import nn, optim, profiler
-from tinydl.core.autograd import Function
+from tinydl.core.autograd import OPS, Function
 from tinydl.core.hooks import op_observer
 
 
@@ -24,6 +24,9 @@ class Sleepy(Function):
     def backward(self, g):
         time.sleep(0.01)
         return g
+
+
+OPS.pop("Sleepy")  # a test-only op: not part of the library's op inventory (test_op_inventory.py)
 
 
 def test_counts_names_and_flops_of_known_ops():

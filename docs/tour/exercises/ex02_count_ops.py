@@ -1,0 +1,15 @@
+"""Chapter 2's exercise: count the ops in the graph behind a tensor."""
+import collections
+
+
+def count_ops(tensor):
+    counts, seen = collections.Counter(), set()
+    stack = [tensor._creator] if tensor._creator is not None else []
+    while stack:
+        fn = stack.pop()
+        if id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        counts[fn.name] += 1
+        stack.extend(t._creator for t in fn.inputs if t._creator is not None)
+    return counts
