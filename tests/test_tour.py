@@ -88,3 +88,16 @@ def test_chapter_links_the_code_it_explains_and_ends_with_an_exercise(chapter):
     assert sections and sections[-1] == "Exercise", f"{chapter.name} must end with an Exercise section"
     exercise = text.split("## Exercise", 1)[1]
     assert re.search(r"\(exercises/ex\d\d_\w+\.py\)", exercise), f"{chapter.name}: the exercise names no solution file"
+
+
+def test_readme_look_inside_example_runs(tmp_path, monkeypatch):
+    """The README's short example of draw_graph, summary and the profiler runs and prints what it says."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Look inside", 1)[1]
+    code = code_blocks(section)[0][0]
+    monkeypatch.chdir(tmp_path)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "README.md (Look inside)", "exec"), {"__name__": "readme"})
+    assert out.getvalue().splitlines()[0] == "54170 54170 102752"
+    assert "MatMulBackward" in out.getvalue() and (tmp_path / "trace.json").is_file()
