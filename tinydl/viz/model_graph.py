@@ -40,12 +40,12 @@ def _one(shapes):
 
 
 def _keras_functional(model, g, opts):
-    graph = model._graph
-    for t in graph["flat_in"]:
+    graph = model._graph   # tinydl.keras.graph.FunctionalGraph
+    for t in graph.flat_in:
         layer = t._input_layer
         g.node(layer.name, label=_label(layer.name, "InputLayer", layer, t.shape, t.shape, t.dtype, opts),
                shape="box")
-    for node in graph["nodes"]:
+    for node in graph.nodes:
         layer = node.layer
         ins = [i.shape for i in node.inputs]
         outs = [o.shape for o in node.outputs]
