@@ -116,6 +116,23 @@ def test_functional_model_rows_include_the_input_layer():
         ("join", (1, 8), 0, 0), ("head", (1, 1), 9, 8)]
 
 
+def test_subclassed_keras_model_rows_are_its_layers():
+    class Small(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.hidden = kl.Dense(4, activation="relu")
+            self.out = kl.Dense(2)
+
+        def call(self, inputs, training=None):
+            return self.out(self.hidden(inputs))
+
+    r = tinydl.summary(Small(), (3,), batch_size=5)
+    assert [(row.type, row.output_shape, row.params, row.macs) for row in r.layers] == [
+        ("Dense", (5, 4), 3 * 4 + 4, 5 * 3 * 4), ("Dense", (5, 2), 4 * 2 + 2, 5 * 4 * 2)]
+    with pytest.raises(ValueError, match="input_shape"):
+        tinydl.summary(Small())
+
+
 def test_printed_table_and_errors():
     r = tinydl.summary(seed_cnn_keras(), (28, 28, 1))
     text = str(r)

@@ -283,6 +283,26 @@ def test_plot_model_traces_an_nn_module_with_a_skip_connection():
         plot_model(model, to_file=None)
 
 
+def test_plot_model_traces_a_subclassed_keras_model_once():
+    from tinydl import keras
+
+    class Small(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.hidden = kl.Dense(4, activation="relu")
+            self.out = kl.Dense(2)
+
+        def call(self, inputs, training=None):
+            return self.out(self.hidden(inputs))
+
+    model = Small()
+    nodes, edges = by_label(plot_model(model, to_file=None, input_shape=(3,), show_shapes=True).source)
+    h, o = (f"{n} ({getattr(model, n).name}): Dense" for n in ("hidden", "out"))
+    assert edges == sorted([("input_0: Input", h), (h, o)])
+    assert next(v["label"] for v in nodes.values() if v["label"].startswith("hidden")).split("\n")[1:] == [
+        "input: (None, 3)", "output: (None, 4)"]
+
+
 def test_viz_docstring_example():
     import doctest
     import tinydl.viz

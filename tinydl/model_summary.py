@@ -10,6 +10,8 @@ buffers such as BatchNormalization's moving mean and variance. MACs follow ``tin
 (matmuls, convolutions, recurrent products; bias additions excluded), for the whole batch.
 "Activation memory" is the size of each layer's outputs for the batch.
 """
+import sys
+
 import numpy as np
 
 from .core.autograd import no_grad
@@ -113,8 +115,8 @@ def _count(module):
 
 
 def _is_keras_model(model):
-    from .keras.models import Model  # the facade loads only when a Keras model is passed
-    return isinstance(model, Model)
+    keras_models = sys.modules.get("tinydl.keras.models")  # a Keras model means the facade is loaded
+    return keras_models is not None and isinstance(model, keras_models.Model)
 
 
 def summary(model, input_shape=None, batch_size=1, dtype="float32"):
@@ -123,7 +125,7 @@ def summary(model, input_shape=None, batch_size=1, dtype="float32"):
     ``input_shape``. Returns a ``ModelSummary``: ``print`` it for the table; ``total_params``,
     ``trainable_params``, ``non_trainable_params``, ``total_macs`` and per-layer ``layers``.
     """
-    keras = type(model).__module__.startswith("tinydl.keras") and _is_keras_model(model)
+    keras = _is_keras_model(model)
     if input_shape is None:
         shape = getattr(model, "input_shape", None) if keras else None
         if shape is None:
@@ -138,12 +140,15 @@ def summary(model, input_shape=None, batch_size=1, dtype="float32"):
     xs = [Tensor(np.zeros((batch_size,) + tuple(s), dtype=dtype)) for s in shapes]
     was_training = model.training
     model.eval()  # no dropout, and BatchNormalization's moving statistics stay as they are
+    def run():
+        return model(xs[0] if len(xs) == 1 else xs) if keras else model(*xs)
+
     try:
-        with no_grad(), ModuleTrace(model) as trace:
-            if keras:
-                model(xs[0] if len(xs) == 1 else xs)
-            else:
-                model(*xs)
+        with no_grad():
+            if keras and not model.built:
+                run()   # an unbuilt Keras model builds with a dry run of its own: keep it out of the trace
+            with ModuleTrace(model) as trace:
+                run()
     finally:
         model.train(was_training)
 

@@ -7,7 +7,7 @@ module becomes a node, as do ops run outside any child (e.g. a ``tinydl.relu`` i
 """
 import numpy as np
 
-from ..core.autograd import enable_grad
+from ..core.autograd import enable_grad, no_grad
 from ..core.tensor import Tensor
 from ..module_trace import ModuleTrace
 from .autograd_graph import graph_parents
@@ -78,14 +78,22 @@ def _traced(model, input_shape, g, opts):
     """Run the model once and draw its direct children (and loose ops) as nodes."""
     if input_shape is None:
         raise ValueError(f"plot_model: give input_shape= (without the batch axis) to draw {type(model).__name__} "
-                         "'{model.name}': its layer graph is found by running it once")
+                         f"'{model.name}': its layer graph is found by running it once")
     shapes = input_shape if isinstance(input_shape, list) else [input_shape]
     xs = [Tensor(np.zeros((1,) + tuple(s), dtype=np.float32), requires_grad=True) for s in shapes]
     was_training = model.training
     model.eval()
+    keras = hasattr(model, "compile")
+
+    def run():
+        return model(xs[0] if len(xs) == 1 else xs) if keras else model(*xs)
+
     try:
+        if keras and not model.built:
+            with no_grad():
+                run()   # an unbuilt Keras model builds with a dry run of its own: keep it out of the trace
         with enable_grad(), ModuleTrace(model) as trace:
-            out = model(*xs) if not hasattr(model, "compile") else model(xs[0] if len(xs) == 1 else xs)
+            out = run()
     finally:
         model.train(was_training)
     outs = list(out) if isinstance(out, (list, tuple)) else [out]
