@@ -8,6 +8,8 @@ Backward: a matmul-like op does one matmul of the same size per input that needs
 """
 import math
 
+from .core.graph_view import op_name
+
 # ops that cost one FLOP per output element (forward)
 _ELEMENTWISE = {"Add", "Sub", "Mul", "Div", "Neg", "Pow", "Exp", "Log", "Sqrt", "Abs", "Maximum",
                 "Minimum", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Clip", "Where",
@@ -21,7 +23,7 @@ def op_macs(fn, arrays, out):
     0 for ops without multiplications worth counting (reshapes, pooling, activations); the MACs
     of matmuls, convolutions and the recurrent scans' ``h @ U`` products otherwise.
     """
-    name = fn.name
+    name = op_name(fn)
     if name == "MatMul":
         a = arrays[0]
         return int(out.size) * int(a.shape[-1])
@@ -42,9 +44,9 @@ def op_flops(fn, arrays, out):
     macs = op_macs(fn, arrays, out)
     if macs:
         return 2 * macs
-    if fn.name in _ELEMENTWISE:
+    if op_name(fn) in _ELEMENTWISE:
         return int(out.size)
-    if fn.name in _REDUCTIONS:
+    if op_name(fn) in _REDUCTIONS:
         return int(arrays[0].size)
     return None
 

@@ -25,6 +25,7 @@ import threading
 import time
 
 from . import backends
+from .core.graph_view import op_name
 from .core.hooks import Observer
 from .costs import op_backward_flops, op_flops, op_macs
 
@@ -106,7 +107,7 @@ def _first_array(x):
 class profile(Observer):
     """``with profile() as prof:`` records the ops run in the block; then ``prof.table()``.
 
-    ``record_shapes=True`` keeps each op's input shapes (in the events and the Chrome trace);
+    ``record_shapes=True`` keeps each op's forward input shapes (in the events and the Chrome trace);
     ``with_flops=False`` skips FLOP counting. PyTorch's other options (activities, schedules,
     memory profiling, stacks) are not implemented and raise NotImplementedError.
     """
@@ -147,7 +148,7 @@ class profile(Observer):
         self.events.append(e)
 
     def forward(self, fn, arrays):
-        e = self._begin(fn.name, "forward", [tuple(a.shape) for a in arrays] if self.record_shapes else None)
+        e = self._begin(op_name(fn), "forward", [tuple(a.shape) for a in arrays] if self.record_shapes else None)
         try:
             out = super().forward(fn, arrays)
             _sync(out)
@@ -159,7 +160,7 @@ class profile(Observer):
         return out
 
     def backward(self, fn, run):
-        e = self._begin(fn.name + "Backward", "backward")
+        e = self._begin(op_name(fn) + "Backward", "backward")
         macs = getattr(fn, "profiled_macs", 0)
         try:
             grads = super().backward(fn, run)

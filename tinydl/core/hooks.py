@@ -6,7 +6,10 @@ ContextVar, so an observer entered in one thread (or asyncio task) never sees an
 
 Tools that observe ops (``tinydl.profiler.profile``, the module recorder used by ``tinydl.viz``
 and ``tinydl.summary``) subclass ``Observer``; observers nest: each one passes the op on to the
-observer that was active when it was entered.
+observer that was active when it was entered. The two call sites:
+
+    out = fn.forward(*arrays) if obs is None else obs.forward(fn, arrays)
+    grads = <run fn's backward> if obs is None else obs.backward(fn, lambda: <run fn's backward>)
 """
 import contextvars
 
@@ -14,7 +17,7 @@ op_observer = contextvars.ContextVar("tinydl_op_observer", default=None)
 
 
 class Observer:
-    """Base class: a context manager that sees ``forward(fn, arrays)`` and ``backward(fn, grad)``.
+    """Base class: a context manager that sees ``forward(fn, arrays)`` and ``backward(fn, run)``.
 
     Subclasses override the two methods and call ``super()`` to run the op (through any outer
     observer); they must return what the op returns.

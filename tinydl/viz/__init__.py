@@ -18,7 +18,8 @@ writes SVG/PNG/PDF through Graphviz's ``dot`` program when it is installed.
 digraph "autograd" {
 """
 from ..module_trace import ModuleTrace as record_modules
-from .autograd_graph import draw_graph, graph_parents
+from ..core.graph_view import graph_parents
+from .autograd_graph import draw_graph
 from .dot import Graph, dot_available
 from .model_graph import plot_model
 

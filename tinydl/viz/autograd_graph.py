@@ -5,25 +5,8 @@ green), ops are boxes; a collapsed module is one double-bordered box. The walk u
 stack, so a graph of any depth can be drawn.
 """
 from ..backends import to_host
+from ..core.graph_view import graph_parents, is_tensor, op_name
 from .dot import Graph
-
-_FREED = ("draw_graph: this graph was freed by backward(); draw it before calling backward(), or "
-          "call backward(retain_graph=True) to keep it")
-
-
-def graph_parents(node):
-    """The adapter between the autograd core and the drawing (the only place that reads it).
-
-    For a tensor: ``[its creator Function]`` (empty for a leaf). For a Function: the tensors it
-    was applied to, in order.
-    """
-    if hasattr(node, "requires_grad"):  # a Tensor
-        fn = node._creator
-        return [] if fn is None else [fn]
-    if getattr(node, "freed", False) or not hasattr(node, "inputs"):
-        raise RuntimeError(_FREED)
-    return list(node.inputs)
-
 
 def _stats(array):
     a = to_host(array)
@@ -106,12 +89,15 @@ def draw_graph(tensor, params=None, module=None, show_values=False, show_grads=F
         node = stack.pop()
         if id(node) in ids:
             continue
-        parents = graph_parents(node)
-        is_tensor = hasattr(node, "requires_grad")
-        ids[id(node)] = f"{'t' if is_tensor else 'f'}{len(ids)}"
-        (tensors if is_tensor else fns).append(node)
+        try:
+            parents = graph_parents(node)
+        except RuntimeError as e:
+            raise RuntimeError(f"draw_graph: {e}") from None
+        tensor = is_tensor(node)
+        ids[id(node)] = f"{'t' if tensor else 'f'}{len(ids)}"
+        (tensors if tensor else fns).append(node)
         for p in parents:
-            if is_tensor:
+            if tensor:
                 produced_by[id(node)] = id(p)
             else:
                 consumers.setdefault(id(p), []).append(id(node))
@@ -153,7 +139,7 @@ def draw_graph(tensor, params=None, module=None, show_values=False, show_grads=F
     for f in fns:
         if group[id(f)] is None:
             path = getattr(f, "module_path", None)
-            label = f.name + (f"\n[{path}]" if path else "")
+            label = op_name(f) + (f"\n[{path}]" if path else "")
             g.node(ids[id(f)], label=label, shape="box", style="filled", fillcolor="lightyellow")
     for t in tensors:
         key = id(t)

@@ -10,7 +10,7 @@ import numpy as np
 from ..core.autograd import enable_grad, no_grad
 from ..core.tensor import Tensor
 from ..module_trace import ModuleTrace
-from .autograd_graph import graph_parents
+from ..core.graph_view import graph_parents, is_tensor, op_name
 from .dot import Graph, dot_available
 
 
@@ -124,7 +124,7 @@ def _traced(model, input_shape, g, opts):
             continue
         seen.add(id(node))
         parents = graph_parents(node)
-        if hasattr(node, "requires_grad"):
+        if is_tensor(node):
             if parents:
                 producer[id(node)] = key_of(parents[0])
                 loose_out[key_of(parents[0])] = ((None,) + tuple(node.shape[1:]), node.dtype)
@@ -166,7 +166,7 @@ def _traced(model, input_shape, g, opts):
             g.node(k, label=_label(title, type(m).__name__, m, ins, out_shape[k], out_dtype[k], opts),
                    shape="box")
         else:
-            label = keys[k].name + (f"\noutput: {_shape(out_shape[k])}" if opts["show_shapes"] and k in out_shape else "")
+            label = op_name(keys[k]) + (f"\noutput: {_shape(out_shape[k])}" if opts["show_shapes"] and k in out_shape else "")
             g.node(k, label=label, shape="box", style="rounded")
     for src, dst in edges:
         g.edge(src, dst)

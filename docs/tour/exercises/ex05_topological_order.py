@@ -1,4 +1,5 @@
 """Chapter 5's exercise: a topological order of a tinydl graph, without recursion."""
+from tinydl.core.graph_view import graph_parents
 
 
 def topological_order(root_fn):
@@ -13,7 +14,7 @@ def topological_order(root_fn):
             continue
         seen.add(id(fn))
         stack.append((fn, True))
-        for t in fn.inputs:
+        for t in graph_parents(fn):
             if t._creator is not None and id(t._creator) not in seen:
                 stack.append((t._creator, False))
     post.reverse()                        # each Function before the ones that made its inputs
