@@ -189,6 +189,19 @@ def test_collapse_modules_into_one_node_each():
     assert "forward" not in model[0].__dict__ and "forward" not in model.__dict__
 
 
+def test_record_modules_ignores_other_threads():
+    import threading
+    model = _cnn()
+    x = tinydl.Tensor(np.ones((1, 8, 8, 1), np.float32))
+    model(x)
+    with record_modules(model) as trace:
+        worker = threading.Thread(target=lambda: model(x))
+        worker.start()
+        worker.join(30)
+        model[3](tinydl.Tensor(np.ones((1, 36), np.float32)))
+    assert [c.path for c in trace.calls] == ["3"]
+
+
 def test_render_without_graphviz_says_what_to_install(monkeypatch, tmp_path):
     x = tinydl.Tensor([1.0], requires_grad=True)
     g = draw_graph(x * 2)

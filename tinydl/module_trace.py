@@ -4,11 +4,11 @@
 submodule for the duration of the block, so that each op created inside a module's forward is
 tagged with that module's dotted path (``fn.module_path``, e.g. ``"encoder.0"``; the model
 itself is ``""``), and each module call is recorded with its output (``trace.calls``).
-Nothing is changed outside the block; ops made in other threads are not seen.
+Nothing is changed outside the block; ops and module calls made in other threads are not seen.
 """
 import contextvars
 
-from .core.hooks import Observer
+from .core.hooks import Observer, op_observer
 from .costs import op_macs
 
 _current_path = contextvars.ContextVar("tinydl_module_path", default=None)
@@ -61,6 +61,8 @@ class ModuleTrace(Observer):
         trace = self
 
         def forward(*args, **kwargs):
+            if not trace._sees_this_context():  # another thread calling the model: not ours
+                return inner(*args, **kwargs)
             call = ModuleCall(path, m, len(trace.calls))
             trace.calls.append(call)
             stack = _current_path.get() or ()
@@ -77,6 +79,14 @@ class ModuleTrace(Observer):
 
         self._patched.append((m, had, m.__dict__.get("forward")))
         object.__setattr__(m, "forward", forward)
+
+    def _sees_this_context(self):
+        obs = op_observer.get()
+        while obs is not None:
+            if obs is self:
+                return True
+            obs = obs.outer
+        return False
 
     def forward(self, fn, arrays):
         out = super().forward(fn, arrays)
