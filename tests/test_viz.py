@@ -321,3 +321,17 @@ def test_viz_docstring_example():
     import tinydl.viz
     result = doctest.testmod(tinydl.viz)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_second_order_graph():
+    """create_graph=True: the gradient is itself a graph, drawn like any other, and leads back to x."""
+    x = tinydl.Tensor([1.0, 2.0], requires_grad=True)
+    y = (x ** 3).sum()
+    (g,) = tinydl.autograd.grad(y, x, create_graph=True)        # dy/dx = 3 x^2, recorded
+    nodes, edges = by_label(draw_graph(g, params={"x": x}).source)
+    assert ("x", "Pow") in edges                                 # the backward's own ops use x
+    ops = sorted(v["label"] for v in nodes.values() if v["shape"] == "box")
+    assert ops == ["Mul", "Pow"]
+    assert sum(1 for v in nodes.values() if v["fillcolor"] == "palegreen") == 1
+    g.sum().backward()                                           # and it can be differentiated again
+    np.testing.assert_allclose(x.grad.numpy(), [6.0, 12.0])      # d2y/dx2 = 6x
