@@ -27,11 +27,12 @@ from .core.functional import (
 from .core.creation import (tensor, zeros, ones, full, zeros_like, ones_like, arange, randn, rand,
                             float32, float64, int32, int64)
 from .backends import set_backend, active_backend, use_reference
+from .model_summary import summary
 
 __version__ = "0.1.0"
 
 _LAZY = {"nn", "optim", "keras", "data", "testing", "kernels", "datasets", "backends", "distributed",
-         "utils", "autograd"}
+         "utils", "autograd", "viz", "profiler"}
 
 
 def __getattr__(name):

@@ -34,6 +34,7 @@ import traceback
 import weakref
 
 from .. import backends
+from .hooks import op_observer  # the profiler/viz hook: see hooks.py
 from . import forward_ad
 from .grad_mode import (no_grad, enable_grad, set_grad_enabled, is_grad_enabled,  # noqa: F401
                         detect_anomaly, set_detect_anomaly, is_anomaly_enabled,
@@ -375,7 +376,8 @@ class Function:
         if len(tensors) > 1:
             backends.check_same_device(tensors, cls.__name__)
         arrays = [t.data for t in tensors]
-        out = fn.forward(*arrays)
+        obs = op_observer.get()  # hook: None unless a profiler or module recorder is active
+        out = fn.forward(*arrays) if obs is None else obs.forward(fn, arrays)
         anomaly = _anomaly_enabled.get()
         if anomaly:
             fn.created_at = _user_frame()

@@ -7,6 +7,7 @@ and its post-accumulate hooks run (so a hook sees the whole gradient, as in PyTo
 """
 from .. import backends
 from .autograd import _FREED_MSG
+from .hooks import op_observer  # the profiler/viz hook: see hooks.py
 
 
 def _add(a, b):
@@ -68,6 +69,7 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
             roots.append(fn)
         slots[t._output_nr] = _add(slots[t._output_nr], g)
     order = _topological_order(roots, leaves)
+    obs = op_observer.get()  # hook: None unless a profiler is active
 
     leaf_targets, out_targets, captured, useful = {}, {}, None, None
     if inputs is not None:
@@ -105,7 +107,8 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
         else:
             if out_targets or fn._out_hooks is not None:
                 grads = _output_grads(fn, grads, create_graph, accumulate, inputs, out_targets, captured)
-            in_grads = fn._input_grads(grads, create_graph)
+            in_grads = (fn._input_grads(grads, create_graph) if obs is None  # hook: see hooks.py
+                        else obs.backward(fn, lambda: fn._input_grads(grads, create_graph)))
         for j, (t, need) in enumerate(zip(fn._inputs, fn.needs_grad)):
             if not need:
                 continue

@@ -28,6 +28,7 @@ from . import layers, losses, metrics, optimizers, callbacks, datasets, models, 
 from .layers import Input, InputLayer
 from .models import Model, Sequential
 from ..nn import regularizers, init as initializers
+from .. import viz as _viz
 
 
 def to_categorical(y, num_classes=None, dtype="float32"):
@@ -55,8 +56,9 @@ def normalize(x, axis=-1, order=2):
 
 
 # `tinydl.keras.utils` as an importable module (`from tinydl.keras.utils import to_categorical`).
-utils = types.ModuleType(__name__ + ".utils", "Keras's utils: to_categorical, normalize.")
+utils = types.ModuleType(__name__ + ".utils", "Keras's utils: to_categorical, normalize, plot_model.")
 utils.to_categorical, utils.normalize = to_categorical, normalize
+utils.plot_model = _viz.plot_model  # Keras's keras.utils.plot_model, drawn by tinydl.viz
 sys.modules[utils.__name__] = utils
 
 __all__ = ["distribute", "layers", "models", "losses", "metrics", "optimizers", "callbacks", "datasets", "regularizers",
