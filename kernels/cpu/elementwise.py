@@ -49,7 +49,10 @@ def _gelu_tanh_bwd(x, t, g, dx):
         a = np.float64(x[k])
         th = np.float64(t[k])
         dinner = _C * (1.0 + 3.0 * _K * a * a)
-        dx[k] = g[k] * (0.5 * (1.0 + th) + 0.5 * a * (1.0 - th * th) * dinner)
+        sech2 = 1.0 - th * th
+        # saturated tanh: the second term is exactly 0 (not 0 * inf = NaN for |x| = inf)
+        second = 0.0 if sech2 == 0.0 else 0.5 * a * sech2 * dinner
+        dx[k] = g[k] * (0.5 * (1.0 + th) + second)
 
 
 def _check_x(x):

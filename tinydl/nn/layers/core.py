@@ -70,7 +70,10 @@ class Flatten(Layer):
 
     def forward(self, x):
         x = T._t(x)
-        return T.reshape(x, (x.shape[0], -1)) if x.ndim != 2 else x
+        if x.ndim < 1:
+            raise ValueError(f"{self.name} (Flatten): expected an input with a batch axis, got a scalar")
+        # the size is spelled out (not -1): an empty batch (0, ...) flattens too
+        return T.reshape(x, (x.shape[0], int(np.prod(x.shape[1:])))) if x.ndim != 2 else x
 
 
 class Reshape(Layer):

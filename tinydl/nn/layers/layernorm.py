@@ -34,11 +34,12 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     return normalize(x, tuple(range(x.ndim - len(shape), x.ndim)), weight, bias, eps)
 
 
-def normalize(x, axes=(-1,), gamma=None, beta=None, epsilon=1e-5):
-    """Layer normalization over any ``axes``; ``gamma``/``beta`` shaped like those axes."""
+def normalize(x, axes=(-1,), gamma=None, beta=None, epsilon=1e-5, param_shape=None):
+    """Normalization over any ``axes``; ``gamma``/``beta`` shaped like those axes, or reshaped to
+    ``param_shape`` when given (batch normalization: the axes not reduced)."""
     x = as_tensor(x)
     axes = tuple(sorted(a % x.ndim for a in ((axes,) if isinstance(axes, int) else axes)))
-    bshape = [x.shape[i] if i in axes else 1 for i in range(x.ndim)]
+    bshape = [x.shape[i] if i in axes else 1 for i in range(x.ndim)] if param_shape is None else list(param_shape)
     one = Tensor._wrap(x.xp.ones((), dtype=x.dtype))
     zero = Tensor._wrap(x.xp.zeros((), dtype=x.dtype))
     g = one if gamma is None else T.reshape(gamma, bshape)

@@ -4,6 +4,7 @@ import numpy as np
 from ...core import functional as T
 from ...core.tensor import Tensor
 from .base import Layer
+from .layernorm import normalize
 
 
 class BatchNormalization(Layer):
@@ -44,17 +45,23 @@ class BatchNormalization(Layer):
         reduce_axes = tuple(i for i in range(x.ndim) if i != ax)
         shape = [1] * x.ndim
         shape[ax] = self.num_features
-        if self.training:
-            mean = T.mean(x, axis=reduce_axes, keepdims=True)
-            var = T.var(x, axis=reduce_axes, keepdims=True)
+        if self.training and x.size:
+            # One op, statistics in float64 (see layernorm.LayerNormOp): no overflow for float32
+            # inputs of +-1e30 or float16 of +-1e4, and the backward is the exact closed form.
+            y = normalize(x, reduce_axes, self.gamma, self.beta, self.epsilon, param_shape=shape)
+            xw = x.data.astype(np.float64)
+            mean, var = xw.mean(axis=reduce_axes), xw.var(axis=reduce_axes)
             n = x.size // self.num_features
             m = self.momentum
-            batch_var = var.data.reshape(-1) * (n / max(n - 1, 1) if self.unbiased_running_var else 1)
-            self.moving_mean[...] = m * self.moving_mean + (1 - m) * mean.data.reshape(-1)
-            self.moving_variance[...] = m * self.moving_variance + (1 - m) * batch_var
-        else:
-            mean = Tensor._wrap(self.moving_mean.reshape(shape))
-            var = Tensor._wrap(self.moving_variance.reshape(shape))
+            batch_var = var * (n / max(n - 1, 1) if self.unbiased_running_var else 1)
+            xp = x.xp
+            self.moving_mean[...] = m * self.moving_mean + xp.asarray((1 - m) * mean, dtype=self.moving_mean.dtype)
+            self.moving_variance[...] = m * self.moving_variance + xp.asarray((1 - m) * batch_var,
+                                                                              dtype=self.moving_variance.dtype)
+            return y
+        # evaluation (and an empty batch in training, which leaves the moving statistics alone)
+        mean = Tensor._wrap(self.moving_mean.reshape(shape))
+        var = Tensor._wrap(self.moving_variance.reshape(shape))
         y = (x - mean) / T.sqrt(var + self.epsilon)
         if self.gamma is not None:
             y = y * T.reshape(self.gamma, shape)
