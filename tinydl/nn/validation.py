@@ -130,3 +130,44 @@ def check_input(who, value, arg="input"):
         else:
             return  # not array data (e.g. a symbolic tensor): the layer's own checks apply
     real_dtype(who, dtype, arg)
+
+
+def shape_hint(who, value, arg="input_shape"):
+    """A Keras shape hint without the batch axis: positive ints or None (unknown)."""
+    try:
+        dims = tuple(value)
+    except TypeError:
+        dims = None
+    if dims is None or not all(d is None or (_is_int(d) and d >= 0) for d in dims):
+        raise ValueError(f"{who}: {arg} must be a tuple of non-negative integers (or None), got {value!r}")
+    return tuple(None if d is None else int(d) for d in dims)
+
+
+def float_dtype(who, value, arg="dtype"):
+    """A layer's parameter dtype: float16, float32 or float64."""
+    try:
+        dt = np.dtype(value)
+    except TypeError:
+        dt = None
+    if dt is None or dt.kind != "f":
+        raise ValueError(f"{who}: {arg} must be a floating-point dtype (float16, float32, float64), got {value!r}")
+    return dt
+
+
+def activation(who, value, arg="activation"):
+    """A known activation name, a callable or None (the lookup raises for unknown names)."""
+    from .functional import get_activation
+    try:
+        get_activation(value)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{who}: {arg}: {exc}") from None
+    return value
+
+
+def initializer(who, arg, value):
+    from . import init
+    try:
+        init.get(value)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{who}: {arg}: {exc}") from None
+    return value

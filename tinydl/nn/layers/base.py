@@ -19,13 +19,20 @@ class Layer(Module):
 
     def __init__(self, name=None, input_shape=None, input_dim=None, dtype="float32", trainable=True,
                  batch_input_shape=None):
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ValueError(f"{type(self).__name__}: name must be a non-empty string, got {name!r}")
         super().__init__(name=name)
+        who = validation.owner(self)
         if input_dim is not None:
+            validation.positive_int(who, "input_dim", input_dim)
             input_shape = (input_dim,)
         if batch_input_shape is not None:
             input_shape = tuple(batch_input_shape)[1:]
-        self.input_shape_hint = tuple(input_shape) if input_shape is not None else None
-        self.dtype = np.dtype(dtype)
+        if input_shape is not None:
+            input_shape = validation.shape_hint(who, input_shape)
+        self.input_shape_hint = input_shape
+        self.dtype = validation.float_dtype(who, dtype)
+        validation.boolean(who, "trainable", trainable)
         self._trainable = trainable
 
     @property

@@ -3,6 +3,7 @@ import numpy as np
 
 from ...core import functional as T
 from ...core.tensor import Tensor
+from .. import validation as V
 from .base import Layer
 from .layernorm import normalize
 
@@ -20,6 +21,14 @@ class BatchNormalization(Layer):
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  num_features=None, **kwargs):
         super().__init__(**kwargs)
+        who = V.owner(self)
+        V.axis(who, axis)
+        V.real(who, "momentum", momentum, 0, 1)
+        V.real(who, "epsilon", epsilon, 0, low_open=True)
+        V.boolean(who, "center", center)
+        V.boolean(who, "scale", scale)
+        if num_features is not None:
+            V.positive_int(who, "num_features", num_features)
         self.axis, self.momentum, self.epsilon = axis, momentum, epsilon
         self.center, self.scale = center, scale
         if num_features is not None:
@@ -77,6 +86,10 @@ class BatchNorm2d(BatchNormalization):
     unbiased_running_var = True
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, axis=1, **kwargs):
+        who = type(self).__name__
+        V.positive_int(who, "num_features", num_features)
+        V.real(who, "eps", eps, 0, low_open=True)
+        V.real(who, "momentum", momentum, 0, 1)
         super().__init__(axis=axis, momentum=1 - momentum, epsilon=eps, center=affine, scale=affine,
                          num_features=num_features, **kwargs)
 
