@@ -1,4 +1,6 @@
 """Batch normalization: batch statistics in training, running averages in evaluation."""
+import warnings
+
 import numpy as np
 
 from ...core import functional as T
@@ -64,9 +66,16 @@ class BatchNormalization(Layer):
             m = self.momentum
             batch_var = var * (n / max(n - 1, 1) if self.unbiased_running_var else 1)
             xp = x.xp
-            self.moving_mean[...] = m * self.moving_mean + xp.asarray((1 - m) * mean, dtype=self.moving_mean.dtype)
-            self.moving_variance[...] = m * self.moving_variance + xp.asarray((1 - m) * batch_var,
-                                                                              dtype=self.moving_variance.dtype)
+            with np.errstate(over="ignore"):
+                new_mean = m * self.moving_mean.astype(np.float64) + (1 - m) * mean
+                new_var = m * self.moving_variance.astype(np.float64) + (1 - m) * batch_var
+                self.moving_mean[...] = xp.asarray(new_mean, dtype=self.moving_mean.dtype)
+                self.moving_variance[...] = xp.asarray(new_var, dtype=self.moving_variance.dtype)
+            if not bool(xp.isfinite(self.moving_variance).all()) and bool(xp.isfinite(new_var).all()):
+                warnings.warn(f"{V.owner(self)}: the moving variance (up to {float(new_var.max()):.3g}) does not "
+                              f"fit its dtype {self.moving_variance.dtype} and is now inf; evaluation-mode "
+                              "outputs will be 0. Scale the inputs, or use a wider dtype for this layer.",
+                              RuntimeWarning, stacklevel=2)
             return y
         # evaluation (and an empty batch in training, which leaves the moving statistics alone)
         mean = Tensor._wrap(self.moving_mean.reshape(shape))
