@@ -63,9 +63,8 @@ class KerasEmbedding(Layer):
         super().__init__(**kwargs)
         input_dim = num_embeddings if input_dim is None else input_dim  # PyTorch's keyword names
         output_dim = embedding_dim if output_dim is None else output_dim
-        for what, v in (("input_dim", input_dim), ("output_dim", output_dim)):
-            if not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{self.name} (Embedding): {what} must be a positive integer, got {v!r}")
+        V.positive_int(V.owner(self), "input_dim" if num_embeddings is None else "num_embeddings", input_dim)
+        V.positive_int(V.owner(self), "output_dim" if embedding_dim is None else "embedding_dim", output_dim)
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
         who = V.owner(self)
         if padding_idx is not None and (not V._is_int(padding_idx) or not 0 <= padding_idx < self.input_dim):
