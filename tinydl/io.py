@@ -136,10 +136,14 @@ def _write_npz(f, arrays):
     exception mid-write propagates as itself: closing the archive with a member still open (as
     ``np.savez``'s ``with`` block does on the way out) raises a ValueError that would hide it."""
     archive = zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True)
-    for name, a in arrays.items():
-        with archive.open(name + ".npy", "w", force_zip64=True) as member:
-            np.lib.format.write_array(member, np.asanyarray(a), allow_pickle=False)
-    archive.close()  # only reached when every member was written
+    try:
+        for name, a in arrays.items():
+            with archive.open(name + ".npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(a), allow_pickle=False)
+    except BaseException:
+        archive.fp = None  # abandon the archive (the caller deletes the file): closing would raise
+        raise
+    archive.close()
 
 
 def _current_umask():
