@@ -41,6 +41,8 @@ def _float_pair(y_true, y_pred, name):
     """Targets and predictions of the same shape; (N,) vs (N, 1) is the one allowed mismatch."""
     _check_real(name, y_true, y_pred)
     y_pred = as_tensor(y_pred)
+    if y_pred.dtype.kind != "f":  # integer or boolean predictions (they carry no gradient): as float32,
+        y_pred = Tensor._wrap(y_pred.data.astype(np.float32))  # never the targets cast to bool or int
     y_true = as_tensor(y_true) if isinstance(y_true, Tensor) else Tensor(np.asarray(y_true), device=y_pred.device)
     if y_true.shape != y_pred.shape:
         if y_true.shape + (1,) == y_pred.shape:

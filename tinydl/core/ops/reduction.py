@@ -171,6 +171,9 @@ class Softmax(Function):
     def forward(self, a):
         xp = get_array_module(a)
         normalize_axis(self.axis, a.ndim, "softmax")
+        if a.size == 0:  # nothing to normalize (an empty batch or an empty axis)
+            self.out = xp.zeros_like(a)
+            return self.out
         m = a.max(axis=self.axis, keepdims=True)
         e = xp.exp(a - xp.where(xp.isfinite(m), m, 0))
         out = e / e.sum(axis=self.axis, keepdims=True)
@@ -197,6 +200,9 @@ class LogSoftmax(Function):
     def forward(self, a):
         xp = get_array_module(a)
         normalize_axis(self.axis, a.ndim, "log_softmax")
+        if a.size == 0:
+            self.out = xp.zeros_like(a)
+            return self.out
         m = a.max(axis=self.axis, keepdims=True)
         shifted = a - xp.where(xp.isfinite(m), m, 0)
         out = shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))

@@ -71,7 +71,8 @@ class BatchNormalization(Layer):
                 new_var = m * self.moving_variance.astype(np.float64) + (1 - m) * batch_var
                 self.moving_mean[...] = xp.asarray(new_mean, dtype=self.moving_mean.dtype)
                 self.moving_variance[...] = xp.asarray(new_var, dtype=self.moving_variance.dtype)
-            if not bool(xp.isfinite(self.moving_variance).all()) and bool(xp.isfinite(new_var).all()):
+            if xp is np and not np.isfinite(self.moving_variance).all() and np.isfinite(new_var).all():
+                # (checked on the CPU only: on the GPU it would stall the stream every step)
                 warnings.warn(f"{V.owner(self)}: the moving variance (up to {float(new_var.max()):.3g}) does not "
                               f"fit its dtype {self.moving_variance.dtype} and is now inf; evaluation-mode "
                               "outputs will be 0. Scale the inputs, or use a wider dtype for this layer.",
