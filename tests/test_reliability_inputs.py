@@ -143,6 +143,7 @@ CONFIGS = [  # (factory, argument, bad value) for every public layer
     (lambda v: layers.Dense(3, input_shape=v), "input_shape", (-1,)),
     (lambda v: layers.Dense(3, dtype=v), "dtype", "int32"),
     (lambda v: layers.Dense(3, name=v), "name", ""),
+    (lambda v: layers.Concatenate(axis=v), "axis", 1.5),
 ]
 
 
@@ -159,7 +160,7 @@ def test_every_layer_constructor_names_layer_argument_and_value(make, arg, value
         "LeakyReLU", "Softmax", "BatchNormalization", "BatchNorm2d", "BatchNorm1d", "LayerNormalization",
         "LayerNorm", "Embedding", "TorchEmbedding", "PositionalEmbedding", "SimpleRNN", "LSTM", "GRU",
         "TorchLSTM", "TorchGRU", "RNN", "MultiHeadAttention", "MultiheadAttention", "TransformerBlock",
-        "TransformerLM"}, message
+        "TransformerLM", "Concatenate"}, message
 
 
 # ---------------------------------------------------------------------------- empty batches

@@ -122,6 +122,10 @@ def check_input(who, value, arg="input"):
             return
         if isinstance(value, complex):
             real_dtype(who, np.complex128, arg)
+        if isinstance(value, (list, tuple)) and any(hasattr(v, "dtype") for v in value):
+            for v in value:  # a list of arrays (the merge layers): each one, without copying
+                check_input(who, v, arg)
+            return
         if isinstance(value, (list, tuple)):
             try:
                 dtype = np.asarray(value).dtype
