@@ -148,7 +148,9 @@ def shape_hint(who, value, arg="input_shape"):
 
 
 def float_dtype(who, value, arg="dtype"):
-    """A layer's parameter dtype: float16, float32 or float64."""
+    """A layer's parameter dtype: float16, float32 or float64 (None: float32, Keras's default)."""
+    if value is None:
+        return np.dtype(np.float32)
     try:
         dt = np.dtype(value)
     except TypeError:

@@ -109,10 +109,8 @@ class Var(Function):
         self.denom = max(n - self.ddof, 0)
         self.save_for_backward(a)
         self.centered = a - a.mean(axis=self.axes, keepdims=True)
-        xp = get_array_module(a)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return (self.centered ** 2).sum(axis=self.axes, keepdims=self.keepdims) / xp.asarray(
-                self.denom, dtype=a.dtype if a.dtype.kind == "f" else np.float64)
+            return (self.centered ** 2).sum(axis=self.axes, keepdims=self.keepdims) / self.denom
 
     def _scale(self):
         return 2 / self.denom if self.denom else float("inf")
