@@ -215,8 +215,9 @@ def maxpool2d_forward(x, pool, stride, padding):
     every output, the offset ``a*PW + b`` of the chosen element inside its window (row-major over
     the window's rows ``a`` and columns ``b``, padding positions included); the chosen input pixel
     is ``(i*sh - pt + a, j*sw - pl + b)``.  Ties go to the FIRST maximal element in that order.
-    (A window made only of padding yields ``-inf`` and offset 0, which the backward drops.
-    NaN inputs are not given a defined treatment.)
+    (A window made only of padding yields ``-inf`` and offset 0, which the backward drops.)
+    A NaN beats every number, as in ``numpy.argmax`` and PyTorch: a window holding NaN yields NaN
+    and the offset of its first NaN; every provider follows this rule.
     """
     xp = get_xp(x)
     (ph, pw), s, p, d, out_hw = window_geometry(x.shape, pool, stride, padding, 1)
