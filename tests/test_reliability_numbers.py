@@ -10,6 +10,7 @@ from tinydl import nn
 from tinydl.backends import numba_cpu as fast
 from tinydl.backends import reference as ref
 from tinydl.core import functional as T
+from tinydl.core.autograd import AnomalyError
 from tinydl.keras import layers, models
 from tinydl.nn import losses
 
@@ -228,3 +229,15 @@ def test_var_with_no_degrees_of_freedom_is_inf_or_nan_never_negative(ddof):
     np.testing.assert_array_equal(out, expected)
     assert not (out < 0).any()
     assert T.var(tinydl.Tensor(x), axis=1, ddof=1).numpy() == pytest.approx(np.var(x, axis=1, ddof=1))
+
+
+def test_detect_anomaly_sees_a_nan_bias_through_the_fused_relu():
+    """A NaN bias in a large Dense+relu: the fused kernel turned it into 0, so anomaly mode was silent."""
+    layer = nn.Dense(64, activation="relu", input_shape=(8,))
+    kernel, bias = layer.get_weights()
+    bias[7] = np.nan
+    layer.set_weights([kernel, bias])
+    x = np.ones((300, 8), np.float32)
+    with pytest.raises(AnomalyError, match="BiasAct produced NaN"):
+        with tinydl.detect_anomaly():
+            layer(x)
