@@ -438,7 +438,7 @@ def layernorm_backward(x, g, gamma, mean, rstd, want_dx=True):
     if not (mean.ndim == 1 and type(g) is np.ndarray and g.shape == x.shape):  # the forward took the reference
         if mean.ndim == 1:  # kernel statistics with an unusual gradient: reshape them for the reference
             shape = x.shape[:-1] + (1,)
-            mean, rstd = mean.astype(x.dtype).reshape(shape), rstd.astype(x.dtype).reshape(shape)
+            mean, rstd = mean.reshape(shape), rstd.reshape(shape)  # float64, as the reference's
         return _ref.layernorm_backward(x, g, gamma, mean, rstd, want_dx)
     dx, dgamma, dbeta = _layernorm.layernorm_backward(x, g, _f64(gamma), mean, rstd, want_dx=want_dx)
     return dx, dgamma.astype(x.dtype), dbeta.astype(x.dtype)
