@@ -36,7 +36,7 @@ class Sum(Function):
         self.axis, self.keepdims = axis, keepdims
 
     def forward(self, a):
-        self.shape, self.axes = a.shape, normalize_axis(self.axis, a.ndim, self.name)
+        self.shape, self.axes = a.shape, normalize_axis(self.axis, a.ndim, type(self).__name__)
         return a.sum(axis=self.axes, keepdims=self.keepdims)
 
     def backward(self, g):
@@ -67,7 +67,7 @@ class Max(Function):
         self.axis, self.keepdims = axis, keepdims
 
     def forward(self, a):
-        self.shape, self.axes = a.shape, normalize_axis(self.axis, a.ndim, self.name)
+        self.shape, self.axes = a.shape, normalize_axis(self.axis, a.ndim, type(self).__name__)
         if a.size == 0:
             raise ValueError(f"{self.pick}: cannot reduce an empty tensor of shape {a.shape}")
         out = getattr(a, self.pick)(axis=self.axes, keepdims=True)
@@ -100,7 +100,7 @@ class Var(Function):
         self.axis, self.keepdims, self.ddof = axis, keepdims, ddof
 
     def forward(self, a):
-        self.shape, self.axes = a.shape, normalize_axis(self.axis, a.ndim, self.name)
+        self.shape, self.axes = a.shape, normalize_axis(self.axis, a.ndim, type(self).__name__)
         n = 1
         for ax in self.axes:
             n *= a.shape[ax]
@@ -135,7 +135,7 @@ class LogSumExp(Function):
 
     def forward(self, a):
         xp = get_array_module(a)
-        self.shape, self.axes = a.shape, normalize_axis(self.axis, a.ndim, self.name)
+        self.shape, self.axes = a.shape, normalize_axis(self.axis, a.ndim, type(self).__name__)
         m = a.max(axis=self.axes, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)  # all -inf rows stay -inf instead of NaN
         e = xp.exp(a - m)
@@ -170,8 +170,9 @@ class Softmax(Function):
         xp = get_array_module(a)
         normalize_axis(self.axis, a.ndim, "softmax")
         if a.size == 0:  # nothing to normalize (an empty batch or an empty axis)
-            self.out = xp.zeros_like(a)
-            return self.out
+            out = xp.zeros_like(a)
+            self.save_for_backward(out)
+            return out
         m = a.max(axis=self.axis, keepdims=True)
         e = xp.exp(a - xp.where(xp.isfinite(m), m, 0))
         out = e / e.sum(axis=self.axis, keepdims=True)
@@ -199,8 +200,9 @@ class LogSoftmax(Function):
         xp = get_array_module(a)
         normalize_axis(self.axis, a.ndim, "log_softmax")
         if a.size == 0:
-            self.out = xp.zeros_like(a)
-            return self.out
+            out = xp.zeros_like(a)
+            self.save_for_backward(out)
+            return out
         m = a.max(axis=self.axis, keepdims=True)
         shifted = a - xp.where(xp.isfinite(m), m, 0)
         out = shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
