@@ -7,10 +7,19 @@ files are always opened with ``allow_pickle=False``, so loading a file cannot ru
 
 Writing goes to a temporary file in the destination directory, which is flushed and fsynced and
 then renamed over the destination with ``os.replace`` (atomic on POSIX and Windows): a crash or
-an error mid-save leaves the previous file as it was.
+an error mid-save leaves the previous file as it was, and an interrupt (Ctrl-C) reaches the
+caller as itself.  The new file keeps the mode of the file it replaces (a new file gets
+``0o666`` less the umask, as ``open`` would give).  A save killed outright leaves its temporary
+behind; the next save to the same path removes such leftovers once they are unlocked (the
+writer holds an ``flock`` while it writes) and a minute old, so a concurrent save is never hurt.
 
 Every failure to read a file (missing, truncated, corrupted, not a zip, object arrays, no or bad
-metadata, a checksum mismatch) raises :class:`CheckpointError` (a ``ValueError``) naming the file.
+metadata, a checksum mismatch, a member that is not a regular ``.npy`` entry) raises
+:class:`CheckpointError` (a ``ValueError``) naming the file.  Reading costs bounded memory: the
+member names are checked against the metadata, and every member's declared size against its
+``.npy`` header (and, for weights and checkpoints, against the model) before anything is
+inflated; each member is inflated at most to its declared size, and a declared size is refused
+if deflate could not have produced it from the member's compressed size.
 
 >>> import os, tempfile, numpy as np
 >>> path = os.path.join(tempfile.mkdtemp(), "state.npz")
@@ -29,9 +38,18 @@ Three levels:
 """
 import hashlib
 import json
+import math
 import os
+import re
+import stat
 import tempfile
+import time
 import zipfile
+
+try:
+    import fcntl
+except ImportError:  # Windows: stale temporaries are recognised by age alone
+    fcntl = None
 
 import numpy as np
 
@@ -41,6 +59,10 @@ __all__ = ["CheckpointError", "save_state", "load_state", "save_weights", "load_
 FORMAT = "tinydl-state"
 VERSION = 1
 META_KEY = "__meta__"
+MAX_META_BYTES = 64 << 20  # the JSON metadata of any real checkpoint is far smaller
+_DEFLATE_MAX_RATIO = 1032  # deflate cannot expand its input more than about 1032 : 1
+_READ_CHUNK = 16 << 20
+STALE_TEMPORARY_SECONDS = 60  # a temporary this old and unlocked belongs to a killed save
 
 
 class CheckpointError(ValueError):
@@ -82,20 +104,112 @@ def save_state(path, arrays, meta=None):
     clean[META_KEY] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
 
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    base = os.path.basename(path)
+    remove_stale_temporaries(directory, base)
+    mode = _mode_for(path)
+    fd, tmp = tempfile.mkstemp(prefix="." + base + ".", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **clean)
+            if fcntl is not None:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX)  # marks the temporary as in use
+            _write_npz(f, clean)
             f.flush()
+            if hasattr(os, "fchmod"):
+                os.fchmod(f.fileno(), mode)
             os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+            if os.name == "posix":  # rename while still holding the lock
+                os.replace(tmp, path)
+        if os.name != "posix":
+            os.chmod(tmp, mode)
+            os.replace(tmp, path)
+    except BaseException:  # an interrupt included: clean up, then re-raise it as itself
         try:
             os.remove(tmp)
         except OSError:
             pass
         raise
     _fsync_directory(directory)
+
+
+def _write_npz(f, arrays):
+    """``np.savez``'s format (one stored ``.npy`` member per array), written by hand so that an
+    exception mid-write propagates as itself: closing the archive with a member still open (as
+    ``np.savez``'s ``with`` block does on the way out) raises a ValueError that would hide it."""
+    archive = zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True)
+    try:
+        for name, a in arrays.items():
+            with archive.open(name + ".npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(a), allow_pickle=False)
+    except BaseException:
+        archive.fp = None  # abandon the archive (the caller deletes the file): closing would raise
+        raise
+    archive.close()
+
+
+def _current_umask():
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    old = os.umask(0o022)  # no /proc: read it by setting it (briefly process-wide)
+    os.umask(old)
+    return old
+
+
+def _mode_for(path):
+    """The permission bits the saved file gets: the replaced file's, else 0o666 less the umask."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return 0o666 & ~_current_umask()
+
+
+_TEMP_SUFFIX = re.compile(r"[a-z0-9_]{8}\.tmp")  # mkstemp's 8 random characters
+
+
+def remove_stale_temporaries(directory, base):
+    """Delete the temporaries that killed saves to ``directory/base`` left behind.
+
+    Only regular files named as this module names its temporaries, owned by this user, older
+    than ``STALE_TEMPORARY_SECONDS`` and not locked by a running save are removed; returns
+    their names.  Errors are ignored: cleaning up never makes a save fail.
+    """
+    prefix = "." + base + "."
+    removed = []
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return removed
+    now = time.time()
+    for entry in entries:
+        name = entry.name
+        if not name.startswith(prefix) or not _TEMP_SUFFIX.fullmatch(name[len(prefix):]):
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+            if (not stat.S_ISREG(st.st_mode) or now - st.st_mtime < STALE_TEMPORARY_SECONDS
+                    or (hasattr(os, "getuid") and st.st_uid != os.getuid())):
+                continue
+            fd = os.open(entry.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            continue
+        try:
+            if fcntl is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    continue  # a live save holds it
+            if os.fstat(fd).st_ino == st.st_ino:
+                os.remove(entry.path)
+                removed.append(name)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+    return removed
 
 
 def _fsync_directory(directory):
@@ -112,35 +226,146 @@ def _fsync_directory(directory):
         os.close(fd)
 
 
-def load_state(path):
+def load_state(path, check=None):
     """Read a file written by :func:`save_state`: returns ``(arrays, meta)``.
 
     Raises :class:`CheckpointError` naming the file on any problem; never unpickles anything.
+    ``check(stubs, meta)``, if given, is called after the metadata and every member's ``.npy``
+    header are read and before any array is inflated: ``stubs`` maps each name to a zero-stride
+    array of the declared shape and dtype (no memory), so a caller can refuse a file that does
+    not fit (raising CheckpointError) before it costs memory.
     """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise CheckpointError(f"{path}: no such file", path)
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            if not hasattr(npz, "files"):
-                raise CheckpointError(f"{path}: not a tinydl checkpoint (a single .npy array, not an .npz archive)", path)
-            names = list(npz.files)
-            if META_KEY not in names:
+        with open(path, "rb") as f:
+            head = f.read(6)
+        if head == b"\x93NUMPY":
+            raise CheckpointError(f"{path}: not a tinydl checkpoint (a single .npy array, not an .npz archive)", path)
+        with zipfile.ZipFile(path) as archive:
+            members = _members(archive, path)
+            if META_KEY not in members:
                 raise CheckpointError(f"{path}: not a tinydl checkpoint (no {META_KEY} entry; was it written "
                                       "by tinydl.io.save_state / model.save_weights?)", path)
-            raw = npz[META_KEY]
-            arrays = {name: npz[name] for name in names if name != META_KEY}
+            if members[META_KEY].file_size > MAX_META_BYTES:
+                raise CheckpointError(f"{path}: the {META_KEY} entry declares {members[META_KEY].file_size} "
+                                      f"bytes, more than metadata ever needs ({MAX_META_BYTES})", path)
+            raw = _read_member(archive, members[META_KEY], META_KEY, path)
+            doc = _parse_meta(raw, path)
+            sums = doc.get("sha256")
+            names = sorted(k for k in members if k != META_KEY)
+            if not isinstance(sums, dict) or sorted(sums) != names:
+                raise CheckpointError(f"{path}: the metadata lists arrays "
+                                      f"{sorted(sums) if isinstance(sums, dict) else sums} but the file holds "
+                                      f"{names}; the file is corrupted", path)
+            headers = {name: _member_header(archive, members[name], name, path) for name in names}
+            meta = doc.get("meta")
+            meta = meta if isinstance(meta, dict) else {}
+            if check is not None:
+                check({name: _stub(shape, dtype) for name, (shape, dtype, _) in headers.items()}, meta)
+            arrays = {name: _read_member(archive, members[name], name, path) for name in names}
     except CheckpointError:
         raise
-    except Exception as exc:  # noqa: BLE001 - zip, zlib, header, pickle refusals: all mean "bad file"
+    except Exception as exc:  # noqa: BLE001 - zip, zlib, header errors: all mean "bad file"
         raise CheckpointError(f"{path}: cannot read the checkpoint ({_describe(exc)}); the file is "
                               "truncated, corrupted or not a tinydl checkpoint", path) from exc
+    for name, a in arrays.items():
+        if _digest(a) != sums[name]:
+            raise CheckpointError(f"{path}: the content of {name!r} does not match its SHA-256; "
+                                  "the file is corrupted", path)
+    return arrays, meta
 
+
+def _members(archive, path):
+    """name -> ZipInfo for every member, after checking each is a plain, sized ``.npy`` entry."""
+    members = {}
+    for info in archive.infolist():
+        name = info.filename
+        kind = stat.S_IFMT(info.external_attr >> 16)
+        if info.is_dir() or kind not in (0, stat.S_IFREG):
+            raise CheckpointError(f"{path}: member {name!r} is not a regular file (a symlink or a "
+                                  "directory); refused", path)
+        if not name.endswith(".npy"):
+            raise CheckpointError(f"{path}: member {name!r} is not a .npy array; refused", path)
+        if info.flag_bits & 0x1:
+            raise CheckpointError(f"{path}: member {name!r} is encrypted; refused", path)
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise CheckpointError(f"{path}: member {name!r} uses compression method "
+                                  f"{info.compress_type}; only stored and deflated members are read", path)
+        limit = info.compress_size if info.compress_type == zipfile.ZIP_STORED else \
+            info.compress_size * _DEFLATE_MAX_RATIO + 1024
+        if info.file_size > limit:
+            raise CheckpointError(f"{path}: member {name!r} declares {info.file_size} bytes from "
+                                  f"{info.compress_size} compressed bytes, which is impossible; refused", path)
+        key = name[:-len(".npy")]
+        if key in members:
+            raise CheckpointError(f"{path}: member {name!r} appears twice; refused", path)
+        members[key] = info
+    return members
+
+
+def _header(f, name, path):
+    """``(shape, dtype, fortran_order)`` from an open ``.npy`` member, after its sanity checks."""
+    version = np.lib.format.read_magic(f)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+    elif version == (2, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+    else:
+        raise CheckpointError(f"{path}: member {name!r} has .npy format version {version}", path)
+    if dtype.hasobject:
+        raise CheckpointError(f"{path}: entry {name!r} is an object array (it contains pickled Python "
+                              "objects, which tinydl never loads); refused", path)
+    if dtype.kind not in "biufc" or dtype.fields is not None or dtype.subdtype is not None:
+        raise CheckpointError(f"{path}: entry {name!r} has dtype {dtype}; only numeric arrays are read", path)
+    return tuple(int(n) for n in shape), dtype, bool(fortran)
+
+
+def _member_header(archive, info, name, path):
+    """The member's header, checked against its declared (uncompressed) size."""
+    with archive.open(info) as f:
+        shape, dtype, fortran = _header(f, name, path)
+        offset = f.tell()
+    nbytes = math.prod(shape) * dtype.itemsize  # Python ints: no overflow
+    if offset + nbytes != info.file_size:
+        raise CheckpointError(f"{path}: entry {name!r} declares shape {shape} of {dtype} ({nbytes} bytes) "
+                              f"but its member holds {info.file_size - offset}; the file is corrupted", path)
+    return shape, dtype, fortran
+
+
+def _read_member(archive, info, name, path):
+    """Inflate one member into a new array, never past its declared size."""
+    shape, dtype, fortran = _member_header(archive, info, name, path)
+    out = np.empty(math.prod(shape), dtype=dtype)
+    view = out.view(np.uint8)
+    with archive.open(info) as f:
+        _header(f, name, path)
+        done = 0
+        while done < view.size:
+            chunk = f.read(min(_READ_CHUNK, view.size - done))
+            if not chunk:
+                raise CheckpointError(f"{path}: entry {name!r} ends early; the file is truncated", path)
+            view[done:done + len(chunk)] = np.frombuffer(chunk, np.uint8)
+            done += len(chunk)
+        if f.read(1):  # the end: zipfile checks the CRC here
+            raise CheckpointError(f"{path}: entry {name!r} holds more data than it declares", path)
+    if dtype.byteorder not in ("=", "|"):
+        out = out.astype(dtype.newbyteorder("="))
+    return out.reshape(shape, order="F" if fortran else "C")
+
+
+def _stub(shape, dtype):
+    """An array of ``shape`` and ``dtype`` that uses one element of memory (all strides 0)."""
+    return np.lib.stride_tricks.as_strided(np.zeros(1, dtype), shape, (0,) * len(shape), writeable=False)
+
+
+def _parse_meta(raw, path):
     if raw.dtype != np.uint8 or raw.ndim != 1:
         raise CheckpointError(f"{path}: the {META_KEY} entry is not a uint8 byte string", path)
     try:
         doc = json.loads(raw.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise CheckpointError(f"{path}: the metadata is not valid JSON ({exc}); the file is corrupted", path) from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a tinydl checkpoint (metadata format tag is "
@@ -148,18 +373,7 @@ def load_state(path):
     if doc.get("version") != VERSION:
         raise CheckpointError(f"{path}: checkpoint format version {doc.get('version')!r}, this tinydl "
                               f"reads version {VERSION}", path)
-    sums = doc.get("sha256")
-    if not isinstance(sums, dict) or set(sums) != set(arrays):
-        raise CheckpointError(f"{path}: the metadata lists arrays {sorted(sums) if isinstance(sums, dict) else sums} "
-                              f"but the file holds {sorted(arrays)}; the file is corrupted", path)
-    for name, a in arrays.items():
-        if a.dtype.hasobject:
-            raise CheckpointError(f"{path}: entry {name!r} is an object array; refused", path)
-        if _digest(a) != sums[name]:
-            raise CheckpointError(f"{path}: the content of {name!r} does not match its SHA-256; "
-                                  "the file is corrupted", path)
-    meta = doc.get("meta")
-    return arrays, (meta if isinstance(meta, dict) else {})
+    return doc
 
 
 def _describe(exc):
@@ -223,12 +437,19 @@ def check_state_dict(model, state, path="<memory>"):
                 f"the model expects {mine.dtype}", path)
 
 
-def load_weights(path, model):
-    """Load weights saved by :func:`save_weights`; ``model`` is unchanged unless everything fits."""
-    arrays, meta = load_state(path)
+def _weights_in(arrays, meta):
     if meta.get("kind") == "checkpoint":
-        arrays = {k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")}
-    check_state_dict(model, arrays, os.fspath(path))
+        return {k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")}
+    return arrays
+
+
+def load_weights(path, model):
+    """Load weights saved by :func:`save_weights`; ``model`` is unchanged unless everything fits.
+    Names, shapes and dtypes are checked against the model before any array is inflated."""
+    path = os.fspath(path)
+    arrays, meta = load_state(path, check=lambda stubs, meta: check_state_dict(model, _weights_in(stubs, meta), path))
+    arrays = _weights_in(arrays, meta)
+    check_state_dict(model, arrays, path)
     model.load_state_dict(arrays)
     return meta
 
@@ -301,6 +522,23 @@ def save_checkpoint(path, model, optimizer=None, extra=None, step=None, epoch=No
     save_state(path, arrays, meta)
 
 
+def _check_rng_state(state, path):
+    """Refuse an RNG state that tinydl's generator cannot take, without touching the generator."""
+    from .core import random as trandom
+
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path}: the checkpoint has no RNG state", path)
+    current = trandom.get_rng().bit_generator
+    kind = type(current).__name__
+    if state.get("bit_generator") != kind:
+        raise CheckpointError(f"{path}: the RNG state is for the generator {state.get('bit_generator')!r}, "
+                              f"tinydl uses {kind}", path)
+    try:
+        type(current)().state = state  # a throw-away generator of the same kind takes it first
+    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+        raise CheckpointError(f"{path}: the RNG state is invalid ({exc})", path) from None
+
+
 def load_checkpoint(path, model, optimizer=None, restore_rng=True):
     """Restore what :func:`save_checkpoint` wrote into ``model`` (and ``optimizer``).
 
@@ -310,22 +548,27 @@ def load_checkpoint(path, model, optimizer=None, restore_rng=True):
     from .core import random as trandom
 
     path = os.fspath(path)
-    arrays, meta = load_state(path)
-    if meta.get("kind") != "checkpoint":
-        raise CheckpointError(f"{path}: this is a {meta.get('kind', 'plain')!r} file, not a training "
-                              "checkpoint (use load_weights for weights files)", path)
-    weights = {k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")}
-    check_state_dict(model, weights, path)
     if optimizer is None:
         optimizer = getattr(model, "optimizer", None)
+
+    def check(stubs, meta):  # before anything is inflated
+        if meta.get("kind") != "checkpoint":
+            raise CheckpointError(f"{path}: this is a {meta.get('kind', 'plain')!r} file, not a training "
+                                  "checkpoint (use load_weights for weights files)", path)
+        check_state_dict(model, _weights_in(stubs, meta), path)
+        if optimizer is not None and meta.get("optimizer") is None:
+            raise CheckpointError(f"{path}: the checkpoint has no optimizer state", path)
+        if restore_rng:
+            _check_rng_state(meta.get("rng_state"), path)
+
+    arrays, meta = load_state(path, check=check)
+    check(arrays, meta)
+    weights = _weights_in(arrays, meta)
     optimizer = _bound_optimizer(model, optimizer)
     opt_state = meta.get("optimizer")
-    if optimizer is not None and opt_state is None:
-        raise CheckpointError(f"{path}: the checkpoint has no optimizer state", path)
     rng_state = meta.get("rng_state")
-    if restore_rng and not isinstance(rng_state, dict):
-        raise CheckpointError(f"{path}: the checkpoint has no RNG state", path)
 
+    # everything is validated; now change things (the optimizer validates its state itself first)
     if optimizer is not None:
         state = _unflatten(opt_state, arrays, path)
         try:

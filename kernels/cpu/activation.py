@@ -1,6 +1,7 @@
 """Numba kernels for the fused bias + activation on ``(M, C)`` arrays (leading axes flattened).
 
-Activation codes: 0 linear, 1 relu, 2 sigmoid, 3 tanh (``ACT_CODES``).  The backward works
+Activation codes: 0 linear, 1 relu, 2 sigmoid, 3 tanh (``ACT_CODES``).  NaN propagates as on
+the NumPy path: relu(NaN) is NaN (``np.maximum``), never 0.  The backward works
 from the forward output ``y``: relu' = (y > 0), sigmoid' = y (1 - y), tanh' = 1 - y^2.
 The kernels are serial and memory-bound; each activation has its own loop so the channel
 loop vectorises.
@@ -28,7 +29,7 @@ def bias_act_fwd(x, b, act, y):
         for r in range(m):
             for c in range(c_n):
                 v = x[r, c] + b[c]
-                y[r, c] = v if v > 0 else 0
+                y[r, c] = 0 if v <= 0 else v  # NaN fails both tests: it stays NaN
     elif act == 2:
         for r in range(m):
             for c in range(c_n):
@@ -100,7 +101,7 @@ def bias_act_fwd_inplace(y, b, act):
         for r in range(m):
             for c in range(c_n):
                 v = y[r, c] + b[c]
-                y[r, c] = v if v > 0 else 0
+                y[r, c] = 0 if v <= 0 else v  # NaN stays NaN
     elif act == 2:
         for r in range(m):
             for c in range(c_n):

@@ -49,11 +49,21 @@ def _gelu_tanh_bwd(x, t, g, dx):
         a = np.float64(x[k])
         th = np.float64(t[k])
         dinner = _C * (1.0 + 3.0 * _K * a * a)
-        dx[k] = g[k] * (0.5 * (1.0 + th) + 0.5 * a * (1.0 - th * th) * dinner)
+        sech2 = 1.0 - th * th
+        # saturated tanh: the second term is exactly 0 (not 0 * inf = NaN for |x| = inf)
+        second = 0.0 if sech2 == 0.0 else 0.5 * a * sech2 * dinner
+        dx[k] = g[k] * (0.5 * (1.0 + th) + second)
+
+
+def _check_x(x):
+    if type(x) is not np.ndarray or x.dtype not in (np.float32, np.float64) or not x.flags.c_contiguous:
+        raise ValueError("gelu_tanh kernel: x must be a C-contiguous float32/float64 NumPy array, got "
+                         f"{type(x).__name__} {getattr(x, 'dtype', '')}")
 
 
 def gelu_tanh_forward(x):
     """``(y, t)`` for a C-contiguous float32/float64 ``x``; ``t`` is the saved tanh."""
+    _check_x(x)
     y = np.empty_like(x)
     t = np.empty_like(x)
     if x.dtype == np.float32:
@@ -65,7 +75,13 @@ def gelu_tanh_forward(x):
 
 def gelu_tanh_backward(x, t, g):
     """The input gradient for the upstream ``g`` (same shape and dtype as ``x``)."""
-    g = np.ascontiguousarray(g)
+    _check_x(x)
+    for name, a in (("t", t), ("g", g)):
+        if type(a) is not np.ndarray or a.shape != x.shape:
+            raise ValueError(f"gelu_tanh_backward: {name} must be a NumPy array of shape {x.shape}, "
+                             f"got {type(a).__name__} {getattr(a, 'shape', '')}")
+    g = np.ascontiguousarray(g, dtype=x.dtype)
+    t = np.ascontiguousarray(t, dtype=x.dtype)
     dx = np.empty_like(x)
     _gelu_tanh_bwd(x.reshape(-1), t.reshape(-1), g.reshape(-1), dx.reshape(-1))
     return dx

@@ -59,10 +59,28 @@ def _ln_bwd(x, g, gamma, mean, rstd, want_dx, dx, dgamma, dbeta):
                 dx[i, j] = r * (np.float64(g[i, j]) * gamma[j] - m1 - xh * m2)
 
 
+def _check(name, a, shape, dtype=None):
+    """The kernels index by the shapes of ``x``: every other array must match them exactly."""
+    if type(a) is not np.ndarray or a.shape != shape or (dtype is not None and a.dtype != dtype):
+        raise ValueError(f"{name}: expected a NumPy array of shape {shape}"
+                         f"{'' if dtype is None else f' and dtype {np.dtype(dtype)}'}, got "
+                         f"{type(a).__name__} {getattr(a, 'shape', '')} {getattr(a, 'dtype', '')}")
+
+
+def _check_x(x):
+    if type(x) is not np.ndarray or x.ndim < 1 or x.dtype not in (np.float32, np.float64) \
+            or not x.flags.c_contiguous:
+        raise ValueError("layernorm kernel: x must be a C-contiguous float32/float64 NumPy array "
+                         f"with at least one axis, got {type(x).__name__} {getattr(x, 'dtype', '')}")
+
+
 def layernorm_forward(x, gamma, beta, eps):
     """``(y, mean, rstd)`` for a C-contiguous ``x`` normalized over its last axis; ``gamma`` and
     ``beta`` are float64 vectors of the last axis's length; ``mean``/``rstd`` float64, one per row."""
+    _check_x(x)
     d = x.shape[-1]
+    _check("layernorm_forward: gamma", gamma, (d,), np.float64)
+    _check("layernorm_forward: beta", beta, (d,), np.float64)
     x2 = x.reshape(-1, d)
     n = x2.shape[0]
     y = np.empty_like(x)
@@ -75,9 +93,15 @@ def layernorm_forward(x, gamma, beta, eps):
 def layernorm_backward(x, g, gamma, mean, rstd, want_dx=True):
     """``(dx, dgamma, dbeta)``: ``dx`` like ``x`` (None unless ``want_dx``), the others float64
     vectors of the last axis's length."""
+    _check_x(x)
     d = x.shape[-1]
+    n = x.size // d if d else 0
+    _check("layernorm_backward: g", g, x.shape)
+    _check("layernorm_backward: gamma", gamma, (d,), np.float64)
+    _check("layernorm_backward: mean", mean, (n,), np.float64)
+    _check("layernorm_backward: rstd", rstd, (n,), np.float64)
     x2 = x.reshape(-1, d)
-    g2 = np.ascontiguousarray(g).reshape(-1, d)
+    g2 = np.ascontiguousarray(g, dtype=x.dtype).reshape(-1, d)
     dx = np.empty_like(x) if want_dx else np.empty((1, d), x.dtype)
     dgamma = np.zeros(d, np.float64)
     dbeta = np.zeros(d, np.float64)

@@ -9,7 +9,8 @@ image are padding.
 ``argmax`` (int32, ``(N, OH, OW, C)``) stores the window offset ``a*pw + b`` of the chosen
 element; ties go to the first maximum in row-major window order, padding is never chosen
 over a real value, and a window whose values are all ``-inf`` (or padding) keeps offset 0,
-exactly as ``numpy.argmax`` over the ``-inf``-padded window would.
+exactly as ``numpy.argmax`` over the ``-inf``-padded window would.  A NaN beats every number
+(as in ``numpy.argmax`` and PyTorch): the first NaN of a window is its maximum.
 
 The innermost loops run over the contiguous channel axis with branch-free bodies, so LLVM
 vectorises them.  The kernels are serial: on the 2-core target, threads here only fight the
@@ -49,15 +50,15 @@ def _max2x2(x, n, h, w, y, argmax, i, j):
         m = x[n, h, w, c]
         k = 0
         v = x[n, h, w + 1, c]
-        if v > m:  # strict: the first maximum wins
+        if v > m or (v != v and m == m):  # strict: the first maximum (or NaN) wins
             m = v
             k = 1
         v = x[n, h + 1, w, c]
-        if v > m:
+        if v > m or (v != v and m == m):
             m = v
             k = 2
         v = x[n, h + 1, w + 1, c]
-        if v > m:
+        if v > m or (v != v and m == m):
             m = v
             k = 3
         y[n, i, j, c] = m
@@ -81,8 +82,10 @@ def _max_window(x, n, h0, w0, ph, pw, y, argmax, i, j):
                 continue
             k = a * pw + b
             for c in range(c_in):
-                if x[n, h, w, c] > y[n, i, j, c]:  # strict: the first maximum wins
-                    y[n, i, j, c] = x[n, h, w, c]
+                v = x[n, h, w, c]
+                m = y[n, i, j, c]
+                if v > m or (v != v and m == m):  # strict: the first maximum (or NaN) wins
+                    y[n, i, j, c] = v
                     argmax[n, i, j, c] = k
 
 

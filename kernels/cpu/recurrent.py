@@ -27,6 +27,14 @@ from numba import njit
 
 
 @njit(cache=True, inline="always")
+def _check_rows(n, cols, a):
+    """Every kernel checks its arguments' shapes first, so no caller can make it index out of
+    bounds (each step is small: the check costs nothing measurable)."""
+    if a.ndim != 2 or a.shape[0] != n or a.shape[1] != cols:
+        raise ValueError("recurrent kernel: an argument has the wrong shape")
+
+
+@njit(cache=True, inline="always")
 def _dact(y, code):
     if code == 3:
         return 1.0 - y * y
@@ -66,6 +74,8 @@ def _tanh32(x):
 @njit(cache=True, error_model="numpy")
 def tanh32(x, y):
     """``y = tanh(x)`` through :func:`_tanh32` (float32 arrays; for tests)."""
+    if x.size != y.size:
+        raise ValueError("tanh32: x and y differ in size")
     xf, yf = x.ravel(), y.ravel()
     for k in range(xf.size):
         yf[k] = _tanh32(np.float64(xf[k]))
@@ -79,6 +89,13 @@ def lstm_fwd_step32(xs_t, hu, prev_t, act, ract, gates_t, out_t, tc_t):
     sigmoid(a) = s tanh(s a) + 1 - s with s = 1/2 (s = 1 gives tanh), so the loop has no branch."""
     n, g4 = xs_t.shape
     hd = g4 // 4
+    if g4 != 4 * hd:
+        raise ValueError("lstm_fwd_step32: the gate axis is not a multiple of 4")
+    _check_rows(n, g4, hu)
+    _check_rows(n, g4, gates_t)
+    _check_rows(n, 2 * hd, prev_t)
+    _check_rows(n, 2 * hd, out_t)
+    _check_rows(n, hd, tc_t)
     sr = 0.5 if ract == 2 else 1.0
     sa = 0.5 if act == 2 else 1.0
     # two simple loops per row (few arrays each), so that LLVM vectorises them
@@ -103,6 +120,7 @@ def lstm_fwd_pre(xs_t, hu, act, ract):
     Gates ``i, f, g, o`` in blocks of H columns; ``act``/``ract`` are 2 (sigmoid) or 3 (tanh)."""
     n, g4 = xs_t.shape
     hd = g4 // 4
+    _check_rows(n, g4, hu)
     for r in range(n):
         for c in range(g4):
             code = act if 2 * hd <= c < 3 * hd else ract
@@ -117,6 +135,11 @@ def lstm_fwd_post(w, prev_t, act, ract, gates_t, out_t):
     and ``h_t = o tanh(c_t)``.)"""
     n, g4 = w.shape
     hd = g4 // 4
+    if g4 != 4 * hd:
+        raise ValueError("lstm_fwd_post: the gate axis is not a multiple of 4")
+    _check_rows(n, g4, gates_t)
+    _check_rows(n, 2 * hd, prev_t)
+    _check_rows(n, 2 * hd, out_t)
     for r in range(n):
         for c in range(g4):
             code = act if 2 * hd <= c < 3 * hd else ract
@@ -137,6 +160,14 @@ def lstm_bwd_step(g_t, dhn, dc_next, gates_t, tc_t, prev_t, act, ract, dz_t):
     """
     n, g4 = gates_t.shape
     hd = g4 // 4
+    if g4 != 4 * hd:
+        raise ValueError("lstm_bwd_step: the gate axis is not a multiple of 4")
+    _check_rows(n, 2 * hd, g_t)
+    _check_rows(n, hd, dhn)
+    _check_rows(n, hd, dc_next)
+    _check_rows(n, hd, tc_t)
+    _check_rows(n, 2 * hd, prev_t)
+    _check_rows(n, g4, dz_t)
     # the derivative from the output y: b y + c - y^2 (sigmoid: b, c = 1, 0; tanh: 0, 1), no branch
     ba, ca = (1.0, 0.0) if act == 2 else (0.0, 1.0)
     br, cr = (1.0, 0.0) if ract == 2 else (0.0, 1.0)
@@ -168,6 +199,14 @@ def gru_fwd_step32(xs_t, hp, b, h_prev, act, ract, zr_t, cand_t, hph_t, h_t):
     ``h_t``, all (N, H)."""
     n, g3 = xs_t.shape
     hd = g3 // 3
+    if g3 != 3 * hd or b.ndim != 1 or b.shape[0] != g3:
+        raise ValueError("gru_fwd_step32: the gate axis or the bias has the wrong length")
+    _check_rows(n, g3, hp)
+    _check_rows(n, hd, h_prev)
+    _check_rows(n, 2 * hd, zr_t)
+    _check_rows(n, hd, cand_t)
+    _check_rows(n, hd, hph_t)
+    _check_rows(n, hd, h_t)
     sr = 0.5 if ract == 2 else 1.0
     sa = 0.5 if act == 2 else 1.0
     for r in range(n):  # simple loops with one output each, so that LLVM vectorises them
@@ -194,6 +233,13 @@ def gru_bwd_step(g_t, dh_acc, zr_t, cand_t, hph_t, h_prev, act, ract, dx_t, dr_t
     of the input projection, and ``dr_t`` (N, 3H), that of ``h @ U + b``.
     """
     n, hd = g_t.shape
+    _check_rows(n, hd, dh_acc)
+    _check_rows(n, 2 * hd, zr_t)
+    _check_rows(n, hd, cand_t)
+    _check_rows(n, hd, hph_t)
+    _check_rows(n, hd, h_prev)
+    _check_rows(n, 3 * hd, dx_t)
+    _check_rows(n, 3 * hd, dr_t)
     for r in range(n):
         for j in range(hd):
             z = zr_t[r, j]

@@ -3,7 +3,7 @@
 
 template <typename T>
 __device__ __forceinline__ T act_apply(T z, i64 act) {
-    if (act == 1) return z > (T)0 ? z : (T)0;
+    if (act == 1) return z <= (T)0 ? (T)0 : z;  // NaN stays NaN, as np.maximum(z, 0)
     if (act == 2) {  // exponentiate -|z| only: no overflow for any |z|
         if (z >= (T)0) return (T)1 / ((T)1 + tdl_exp(-z));
         const T e = tdl_exp(z);

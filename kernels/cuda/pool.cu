@@ -25,7 +25,7 @@ __device__ __forceinline__ void maxpool_fwd_impl(const T* __restrict__ x, T* __r
                 const i64 w = j * sw - pl + b;
                 if (w < 0 || w >= W) continue;
                 const T v = x[((n * H + h) * W + w) * C + c];
-                if (v > best) {  // strict: the first maximum in row-major window order wins
+                if (v > best || (v != v && best == best)) {  // the first maximum (or NaN) wins
                     best = v;
                     arg = (int)(a * PW + b);
                 }

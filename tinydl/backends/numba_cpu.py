@@ -71,10 +71,31 @@ MALLOC_TUNED = os.environ.get("TINYDL_MALLOC_TUNING", "1") != "0" and keep_freed
 
 
 def _as_float(a, dtype=None):
-    """C-contiguous float32/float64 array (``dtype`` if given, else ``a``'s own; others -> float64)."""
+    """C-contiguous float32/float64 array (``dtype`` if given, else ``a``'s own; others -> float64).
+    Complex, string and object arrays are refused (a cast would drop the imaginary part)."""
+    a = np.asarray(a)
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"numba_cpu: expected a real numeric array, got dtype {a.dtype}")
     if dtype is None:
         dtype = a.dtype if a.dtype in _FLOATS else np.float64
     return np.ascontiguousarray(a, dtype=dtype)
+
+
+def _need_shape(what, a, shape):
+    """The kernels index by the shapes the provider derives from the main input: every other
+    array must have exactly the shape they assume, or a kernel could read or write out of bounds."""
+    if tuple(a.shape) != tuple(shape):
+        raise ValueError(f"numba_cpu: {what} has shape {tuple(a.shape)}, expected {tuple(shape)}")
+
+
+def _need_ndim_min(what, a, ndim):
+    if a.ndim < ndim:
+        raise ValueError(f"numba_cpu: {what} must have at least {ndim} axes, got shape {tuple(a.shape)}")
+
+
+def _need_ndim(what, a, ndim):
+    if a.ndim != ndim:
+        raise ValueError(f"numba_cpu: {what} must be {ndim}-d, got shape {tuple(a.shape)}")
 
 
 # ----------------------------------------------------------------------------- scratch buffers
@@ -112,6 +133,9 @@ class _ConvGeometry:
     """The normalised arguments of one convolution and its tiling."""
 
     def __init__(self, x_shape, w_shape, stride, padding, dilation, dtype):
+        if len(x_shape) != 4 or len(w_shape) != 4:
+            raise ValueError(f"numba_cpu: convolution needs a 4-d input and kernel, got shapes "
+                             f"{tuple(x_shape)} and {tuple(w_shape)}")
         kh, kw, c, o = w_shape
         if x_shape[3] != c:
             raise ValueError(f"x has {x_shape[3]} channels, kernel expects {c}")
@@ -126,11 +150,11 @@ class _ConvGeometry:
         self.pointwise = kh == kw == sh == sw == 1 and pt == pb == pl == pr == 0
         itemsize = np.dtype(dtype).itemsize
         most = max(1, min(self.m, CONV_TILE_BYTES // (max(self.k, o) * itemsize)))
-        count = -(-self.m // most)
-        self.tile = -(-self.m // count)  # tiles of equal size: no small product at the end
+        count = max(1, -(-self.m // most))
+        self.tile = max(1, -(-self.m // count))  # tiles of equal size: no small product at the end
 
     def tiles(self):
-        """``(r0, r1)`` row ranges covering the column matrix."""
+        """``(r0, r1)`` row ranges covering the column matrix (none for an empty batch)."""
         return [(r0, min(self.m, r0 + self.tile)) for r0 in range(0, self.m, self.tile)]
 
     def cols(self, x, r0, r1, buf):
@@ -176,6 +200,7 @@ def _conv_forward(x, w, b, code, stride, padding, dilation):
     w2 = _as_float(w, x.dtype).reshape(geo.k, geo.o)
     if b is not None:
         b = _as_float(b, x.dtype)
+        _need_shape("the bias", b, (geo.o,))
     y = np.empty(geo.y_shape, dtype=x.dtype)
     y2 = y.reshape(geo.m, geo.o)
     if geo.pointwise:
@@ -222,6 +247,10 @@ def _conv_backward(x, w, y, gy, code, stride, padding, dilation, need_gx, need_g
     if gy.shape != geo.y_shape:
         raise ValueError(f"gy has shape {gy.shape}, expected {geo.y_shape}")
     m, k, o = geo.m, geo.k, geo.o
+    if need_gw:
+        _need_shape("x", x, x_shape)
+    if code is not None:
+        _need_shape("y", y, geo.y_shape)
     gy2 = gy.reshape(m, o)
     y2 = None if code is None else _as_float(y, dtype).reshape(m, o)
     w2 = _as_float(w, dtype).reshape(k, o) if need_gx else None
@@ -243,7 +272,7 @@ def _conv_backward(x, w, y, gy, code, stride, padding, dilation, need_gx, need_g
     cols = _scratch("cols", geo.tile * k, dtype) if need_gw else None
     gcols = _scratch("gcols", geo.tile * k, dtype) if need_gx else None
     if need_gw:
-        gw = np.empty((k, o), dtype=dtype)
+        gw = (np.zeros if m == 0 else np.empty)((k, o), dtype=dtype)  # an empty batch: zero gradient
         part = _scratch("gw_part", k * o, dtype).reshape(k, o)
     if code is not None:
         gact = _scratch("gact", geo.tile * o, dtype)
@@ -271,6 +300,7 @@ def _conv_backward(x, w, y, gy, code, stride, padding, dilation, need_gx, need_g
 
 def maxpool2d_forward(x, pool, stride, padding):
     x = _as_float(x)
+    _need_ndim("x", x, 4)
     (ph, pw), (sh, sw), ((pt, _), (pl, _)), _, (oh, ow) = window_geometry(
         x.shape, pool, stride, padding, 1
     )
@@ -283,8 +313,10 @@ def maxpool2d_forward(x, pool, stride, padding):
 
 def maxpool2d_backward(gy, argmax, x_shape, pool, stride, padding):
     x_shape = tuple(int(v) for v in x_shape)
-    (ph, pw), (sh, sw), ((pt, _), (pl, _)), _, _ = window_geometry(x_shape, pool, stride, padding, 1)
+    (ph, pw), (sh, sw), ((pt, _), (pl, _)), _, (oh, ow) = window_geometry(x_shape, pool, stride, padding, 1)
     gy = _as_float(gy)
+    _need_shape("gy", gy, (x_shape[0], oh, ow, x_shape[3]))
+    _need_shape("argmax", argmax, gy.shape)
     gx = np.empty(x_shape, dtype=gy.dtype)
     _pool.maxpool_bwd(gy, np.ascontiguousarray(argmax, dtype=np.int32), ph, pw, sh, sw, pt, pl, gx)
     return gx
@@ -292,6 +324,7 @@ def maxpool2d_backward(gy, argmax, x_shape, pool, stride, padding):
 
 def avgpool2d_forward(x, pool, stride, padding):
     x = _as_float(x)
+    _need_ndim("x", x, 4)
     (ph, pw), (sh, sw), ((pt, _), (pl, _)), _, (oh, ow) = window_geometry(
         x.shape, pool, stride, padding, 1
     )
@@ -302,8 +335,9 @@ def avgpool2d_forward(x, pool, stride, padding):
 
 def avgpool2d_backward(gy, x_shape, pool, stride, padding):
     x_shape = tuple(int(v) for v in x_shape)
-    (ph, pw), (sh, sw), ((pt, _), (pl, _)), _, _ = window_geometry(x_shape, pool, stride, padding, 1)
+    (ph, pw), (sh, sw), ((pt, _), (pl, _)), _, (oh, ow) = window_geometry(x_shape, pool, stride, padding, 1)
     gy = _as_float(gy)
+    _need_shape("gy", gy, (x_shape[0], oh, ow, x_shape[3]))
     gx = np.empty(x_shape, dtype=gy.dtype)
     _pool.avgpool_bwd(gy, ph, pw, sh, sw, pt, pl, gx)
     return gx
@@ -315,6 +349,9 @@ def avgpool2d_backward(gy, x_shape, pool, stride, padding):
 def bias_act_forward(x, b, act):
     code = _act_code(act)
     x = _as_float(x)
+    _need_ndim_min("x", x, 1)
+    b = _as_float(b, x.dtype)
+    _need_shape("the bias", b, (x.shape[-1],))
     if x.size < SMALL_ELEMENTWISE:
         return _ref.bias_act_forward(x, b, act)
     c = x.shape[-1]
@@ -326,6 +363,8 @@ def bias_act_forward(x, b, act):
 def bias_act_backward(y, gy, act):
     code = _act_code(act)
     y = _as_float(y)
+    _need_ndim_min("y", y, 1)
+    _need_shape("gy", gy, y.shape)
     if y.size < SMALL_ELEMENTWISE:
         return _ref.bias_act_backward(y, gy, act)
     c = y.shape[-1]
@@ -339,19 +378,32 @@ def bias_act_backward(y, gy, act):
 # ----------------------------------------------------------------------------- softmax + cross-entropy
 
 
+def _labels(labels, n):
+    labels = np.asarray(labels)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"numba_cpu: softmax_xent labels must be integers, got dtype {labels.dtype}")
+    _need_shape("labels", labels, (n,))
+    return np.ascontiguousarray(labels, dtype=np.int64)
+
+
 def softmax_xent_forward(logits, labels):
     logits = _as_float(logits)
+    _need_ndim("logits", logits, 2)
+    labels = _labels(labels, logits.shape[0])
     loss = np.empty(logits.shape[0], dtype=logits.dtype)
     probs = np.empty_like(logits)
-    _sx.softmax_xent_fwd(logits, np.ascontiguousarray(labels, dtype=np.int64), loss, probs)
+    _sx.softmax_xent_fwd(logits, labels, loss, probs)
     return loss, probs
 
 
 def softmax_xent_backward(probs, labels, gloss):
     probs = _as_float(probs)
+    _need_ndim("probs", probs, 2)
+    labels = _labels(labels, probs.shape[0])
+    gloss = _as_float(gloss, probs.dtype)
+    _need_shape("gloss", gloss, (probs.shape[0],))
     g = np.empty_like(probs)
-    _sx.softmax_xent_bwd(probs, np.ascontiguousarray(labels, dtype=np.int64),
-                         _as_float(gloss, probs.dtype), g)
+    _sx.softmax_xent_bwd(probs, labels, gloss, g)
     return g
 
 
@@ -388,7 +440,7 @@ def layernorm_backward(x, g, gamma, mean, rstd, want_dx=True):
     if not (mean.ndim == 1 and type(g) is np.ndarray and g.shape == x.shape):  # the forward took the reference
         if mean.ndim == 1:  # kernel statistics with an unusual gradient: reshape them for the reference
             shape = x.shape[:-1] + (1,)
-            mean, rstd = mean.astype(x.dtype).reshape(shape), rstd.astype(x.dtype).reshape(shape)
+            mean, rstd = mean.reshape(shape), rstd.reshape(shape)  # float64, as the reference's
         return _ref.layernorm_backward(x, g, gamma, mean, rstd, want_dx)
     dx, dgamma, dbeta = _layernorm.layernorm_backward(x, g, _f64(gamma), mean, rstd, want_dx=want_dx)
     return dx, dgamma.astype(x.dtype), dbeta.astype(x.dtype)

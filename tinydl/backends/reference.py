@@ -215,8 +215,9 @@ def maxpool2d_forward(x, pool, stride, padding):
     every output, the offset ``a*PW + b`` of the chosen element inside its window (row-major over
     the window's rows ``a`` and columns ``b``, padding positions included); the chosen input pixel
     is ``(i*sh - pt + a, j*sw - pl + b)``.  Ties go to the FIRST maximal element in that order.
-    (A window made only of padding yields ``-inf`` and offset 0, which the backward drops.
-    NaN inputs are not given a defined treatment.)
+    (A window made only of padding yields ``-inf`` and offset 0, which the backward drops.)
+    A NaN beats every number, as in ``numpy.argmax`` and PyTorch: a window holding NaN yields NaN
+    and the offset of its first NaN; every provider follows this rule.
     """
     xp = get_xp(x)
     (ph, pw), s, p, d, out_hw = window_geometry(x.shape, pool, stride, padding, 1)
@@ -365,38 +366,53 @@ _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 
 def gelu_tanh_forward(x):
     """``(0.5 x (1 + t), t)`` with ``t = tanh(sqrt(2/pi) (x + 0.044715 x^3))``."""
-    t = get_xp(x).tanh(_SQRT_2_OVER_PI * (x + 0.044715 * (x * x * x)))  # x*x*x: far faster than x**3
+    with np.errstate(over="ignore"):  # x*x*x -> +-inf for huge |x|: tanh is then +-1, exactly
+        t = get_xp(x).tanh(_SQRT_2_OVER_PI * (x + 0.044715 * (x * x * x)))  # x*x*x: far faster than x**3
     return 0.5 * x * (1 + t), t
 
 
 def gelu_tanh_backward(x, t, g):
-    dinner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
-    return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * dinner)
+    """Where tanh has saturated (1 - t^2 == 0) the second term is exactly 0, as in float64:
+    computing it would give 0 * inf = NaN once x*x overflows (float32 +-1e30, float16 +-1e4)."""
+    xp = get_xp(x)
+    sech2 = 1 - t * t
+    with np.errstate(over="ignore", invalid="ignore"):
+        dinner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
+        second = xp.where(sech2 == 0, 0, 0.5 * x * sech2 * dinner).astype(x.dtype, copy=False)
+    return g * (0.5 * (1 + t) + second)
 
 
 # ----------------------------------------------------------------------------- layer normalization
 
 
 def layernorm_forward(x, gamma, beta, eps):
-    """Over the last axis; ``mean`` and ``rstd`` are returned with a kept last axis of 1."""
+    """Over the last axis; ``mean`` and ``rstd`` (float64) are returned with a kept last axis of 1.
+
+    The statistics are computed in float64 whatever the input's float type: the squares of
+    float32 inputs of +-1e30, or float16 of +-1e4, would overflow in the input's own dtype."""
     xp = get_xp(x)
-    mean = x.mean(axis=-1, keepdims=True)
-    xc = x - mean
+    xw = x.astype(np.float64, copy=False)
+    mean = xw.mean(axis=-1, keepdims=True)
+    xc = xw - mean
     var = (xc * xc).mean(axis=-1, keepdims=True)
-    rstd = 1 / xp.sqrt(var + x.dtype.type(eps))
-    return xc * rstd * gamma + beta, mean, rstd
+    rstd = 1 / xp.sqrt(var + eps)
+    y = xc * rstd * gamma + beta
+    return (y.astype(x.dtype, copy=False) if x.dtype.kind == "f" else y), mean, rstd
 
 
 def layernorm_backward(x, g, gamma, mean, rstd, want_dx=True):
-    """``dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat))`` with ``dxhat = g gamma``."""
-    xhat = (x - mean) * rstd
+    """``dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat))`` with ``dxhat = g gamma``
+    (in float64, as the forward's statistics; results in ``x``'s float dtype)."""
+    out = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
+    xhat = (x.astype(np.float64, copy=False) - mean) * rstd
+    g = g.astype(np.float64, copy=False)
     dx = None
     if want_dx:
         dxhat = g * gamma
-        dx = rstd * (dxhat - dxhat.mean(axis=-1, keepdims=True)
-                     - xhat * (dxhat * xhat).mean(axis=-1, keepdims=True))
+        dx = (rstd * (dxhat - dxhat.mean(axis=-1, keepdims=True)
+                      - xhat * (dxhat * xhat).mean(axis=-1, keepdims=True))).astype(out, copy=False)
     d = x.shape[-1]
-    return dx, (g * xhat).reshape(-1, d).sum(axis=0), g.reshape(-1, d).sum(axis=0)
+    return dx, (g * xhat).reshape(-1, d).sum(axis=0).astype(out), g.reshape(-1, d).sum(axis=0).astype(out)
 
 
 # ----------------------------------------------------------------------------- embedding

@@ -80,6 +80,7 @@ def stack(tensors, axis=0): return S.Stack.apply(*tensors, axis=axis)
 
 def swapaxes(x, a, b):
     x = _t(x)
+    a, b = S.check_axis("swapaxes", a, x.ndim), S.check_axis("swapaxes", b, x.ndim)
     axes = list(range(x.ndim))
     axes[a], axes[b] = axes[b], axes[a]
     return transpose(x, axes)
@@ -90,8 +91,8 @@ expand = broadcast_to
 
 def squeeze(x, axis=None):
     x = _t(x)
-    axes = range(x.ndim) if axis is None else [axis] if isinstance(axis, int) else axis
-    axes = {a % x.ndim for a in axes}
+    axes = range(x.ndim) if axis is None else [axis] if not isinstance(axis, (tuple, list)) else axis
+    axes = {S.check_axis("squeeze", a, x.ndim) for a in axes}
     for a in axes:
         if axis is not None and x.shape[a] != 1:
             raise ValueError(f"squeeze: axis {a} has size {x.shape[a]}, not 1 (shape {x.shape})")
@@ -101,7 +102,7 @@ def squeeze(x, axis=None):
 def unsqueeze(x, axis):
     x = _t(x)
     shape = list(x.shape)
-    shape.insert(axis % (x.ndim + 1), 1)
+    shape.insert(S.check_axis("unsqueeze", axis, x.ndim, extra=1), 1)
     return reshape(x, shape)
 
 
@@ -110,9 +111,12 @@ expand_dims = unsqueeze
 
 def flatten(x, start_axis=0, end_axis=-1):
     x = _t(x)
+    s, e = S.check_axis("flatten", start_axis, x.ndim), S.check_axis("flatten", end_axis, x.ndim)
     if x.ndim == 0:
         return reshape(x, (1,))
-    s, e = start_axis % x.ndim, end_axis % x.ndim
+    if s > e:
+        raise ValueError(f"flatten: start_axis {start_axis} comes after end_axis {end_axis} "
+                         f"for a tensor with {x.ndim} dimensions")
     n = 1
     for d in x.shape[s:e + 1]:
         n *= d
@@ -122,8 +126,11 @@ def flatten(x, start_axis=0, end_axis=-1):
 def split(x, indices_or_sections, axis=0):
     """Split along ``axis`` (as numpy.split); each piece is a differentiable slice."""
     x = _t(x)
+    axis = S.check_axis("split", axis, x.ndim)
     n = x.shape[axis]
     if isinstance(indices_or_sections, int):
+        if indices_or_sections < 1:
+            raise ValueError(f"split: the number of sections must be positive, got {indices_or_sections}")
         if n % indices_or_sections:
             raise ValueError(f"split: axis {axis} of size {n} does not divide into {indices_or_sections} equal parts")
         step = n // indices_or_sections

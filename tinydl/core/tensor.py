@@ -36,6 +36,8 @@ class Tensor:
         if dtype is None and not hasattr(data, "dtype"):
             dtype = dtypes.infer_dtype(data)
         self.data = xp.asarray(data, dtype=dtype)
+        if self.data.dtype.kind not in "biufc":  # strings, objects, dates: no op computes with them
+            raise TypeError(f"Tensor: cannot hold dtype {self.data.dtype}; expected numbers or booleans")
         self.grad = self._creator = self.name = None
         self._vc, self._output_nr = [0], 0
         self.requires_grad = False

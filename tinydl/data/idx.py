@@ -13,6 +13,7 @@ array([[0, 1, 2],
        [3, 4, 5]], dtype=uint8)
 """
 import gzip
+import math
 import os
 import struct
 import zlib
@@ -32,6 +33,7 @@ IDX_DTYPES = {
 }
 _CODE_FOR_KIND = {(dt.kind, dt.itemsize): code for code, dt in IDX_DTYPES.items()}
 _GZIP_MAGIC = b"\x1f\x8b"
+_GZIP_MAX_RATIO = 1032  # deflate cannot expand its input more than about 1032 : 1
 
 
 class IDXError(ValueError):
@@ -41,22 +43,51 @@ class IDXError(ValueError):
 def read_file_bytes(path):
     """Return the file's content, gunzipped if it is gzip data (detected by magic bytes).
 
+    Gzip data is inflated incrementally and never past the size its IDX header declares (plus
+    one byte, to notice extra data); a declared size that gzip could not have produced from the
+    file's size is refused before inflating.  So a small hostile file costs small memory.
+
     >>> import os, tempfile, gzip
     >>> p = os.path.join(tempfile.mkdtemp(), "x.bin")
-    >>> with gzip.open(p, "wb") as f: _ = f.write(b"hello")
+    >>> with gzip.open(p, "wb") as f: _ = f.write(idx_bytes(np.arange(3, dtype=np.uint8)))
     >>> read_file_bytes(p)
-    b'hello'
+    b'\\x00\\x00\\x08\\x01\\x00\\x00\\x00\\x03\\x00\\x01\\x02'
     """
     path = os.fspath(path)
     with open(path, "rb") as f:
-        raw = f.read()
-    if not raw.startswith(_GZIP_MAGIC):
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except (EOFError, OSError, zlib.error) as exc:
-        # A cut-off download shows up here; say which file and why, not just "EOF".
-        raise IDXError(f"{path}: corrupt or truncated gzip data ({exc})") from exc
+        if f.read(2) != _GZIP_MAGIC:
+            f.seek(0)
+            return f.read()  # raw: the file's own size bounds the memory
+        f.seek(0)
+        compressed = os.fstat(f.fileno()).st_size
+        try:
+            with gzip.GzipFile(fileobj=f, mode="rb") as g:
+                data = g.read(4)
+                if len(data) == 4:
+                    data += g.read(4 * data[3])
+                declared = _declared_size(data)
+                if declared is None:  # a short or malformed header: parse_idx says which
+                    return data
+                if declared > compressed * _GZIP_MAX_RATIO + 1024:
+                    raise IDXError(f"{path}: the IDX header declares {declared} bytes, more than gzip can "
+                                   f"hold in a file of {compressed} bytes; refused")
+                data += g.read(declared - len(data) + 1)  # one byte more: extra data shows up
+        except (EOFError, OSError, zlib.error) as exc:
+            # A cut-off download shows up here; say which file and why, not just "EOF".
+            raise IDXError(f"{path}: corrupt or truncated gzip data ({exc})") from exc
+    return data
+
+
+def _declared_size(data):
+    """Header plus data bytes an IDX header declares (a Python int: no overflow), or None when
+    ``data`` does not start with a whole, well-formed header."""
+    if len(data) < 4:
+        return None
+    zero, code, ndim = struct.unpack(">HBB", data[:4])
+    if zero != 0 or code not in IDX_DTYPES or len(data) < 4 + 4 * ndim:
+        return None
+    shape = struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])
+    return 4 + 4 * ndim + math.prod(shape) * IDX_DTYPES[code].itemsize
 
 
 def parse_idx(data, name="<bytes>"):
@@ -81,7 +112,7 @@ def parse_idx(data, name="<bytes>"):
         )
     shape = struct.unpack(f">{ndim}I", data[4:header])
     dtype = IDX_DTYPES[code]
-    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = header + math.prod(shape) * dtype.itemsize  # Python ints: a huge product cannot wrap
     if len(data) < expected:
         raise IDXError(
             f"{name}: truncated IDX data: shape {shape} of {dtype.name} needs "

@@ -168,9 +168,17 @@ def sample_weights(y, sample_weight, class_weight, n, who):
     """Per-sample weights (float32, ``n`` of them) from ``sample_weight`` times ``class_weight``, or None."""
     sw = None
     if sample_weight is not None:
-        sw = np.asarray(sample_weight, dtype=np.float32)
+        sw = np.asarray(sample_weight)
+        if sw.dtype.kind not in "biuf":
+            raise TypeError(f"{who}: sample_weight has dtype {sw.dtype}; expected real numbers")
+        sw = sw.astype(np.float32)
         if sw.shape[:1] != (n,):
             raise ValueError(f"{who}: sample_weight has shape {sw.shape}, expected ({n},)")
+        if not np.isfinite(sw).all():  # one NaN weight would turn every parameter into NaN
+            bad = np.argwhere(~np.isfinite(sw))[0]
+            raise ValueError(f"{who}: sample_weight contains NaN or infinite values "
+                             f"({int((~np.isfinite(sw)).sum())} of them; first at index "
+                             f"{tuple(int(b) for b in bad)})")
     if class_weight is not None:
         if y is None:
             raise ValueError(f"{who}: class_weight needs y")

@@ -27,6 +27,7 @@ from ..nn.layers import (Layer, Dense, Flatten, Reshape, Dropout, Activation, Re
                          Conv2D, Conv2DTranspose, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D,
                          BatchNormalization)
 from ..nn.module import Module
+from ..nn import validation
 from .graph import Input, InputLayer, KerasTensor
 
 # Keras's names for the Keras-semantics classes of tinydl.nn (whose own LSTM, GRU and Embedding
@@ -63,7 +64,7 @@ class Concatenate(_Merge):
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
-        self.axis = axis
+        self.axis = validation.axis(validation.owner(self), axis)
 
     def _merge(self, xs):
         return T.concatenate(xs, axis=self.axis)

@@ -39,6 +39,15 @@ def _loss_name(loss):
     return None
 
 
+def _batch_size(batch_size, who):
+    """None -> 32 (Keras's default); anything but a positive integer is refused."""
+    if batch_size is None:
+        return 32
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"{who}: batch_size must be a positive integer, got {batch_size!r}")
+    return int(batch_size)
+
+
 def _verbosity(verbose):
     return 1 if verbose == "auto" else int(verbose)
 
@@ -172,9 +181,9 @@ class Trainer:
         """
         self._require_compiled("fit")
         verbose = _verbosity(verbose)
-        batch_size = 32 if batch_size is None else batch_size
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"fit: batch_size must be a positive integer, got {batch_size!r}")
+        batch_size = _batch_size(batch_size, "fit")
+        if validation_batch_size is not None:
+            validation_batch_size = _batch_size(validation_batch_size, "fit (validation_batch_size)")
         if not (0.0 <= float(validation_split) < 1.0):
             raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split}")
         if x is None:
@@ -279,7 +288,7 @@ class Trainer:
         """The loss (a float) when the model has no metrics, else ``[loss, metric, ...]`` (or a dict)."""
         self._require_compiled("evaluate")
         verbose = _verbosity(verbose)
-        batch_size = 32 if batch_size is None else int(batch_size)
+        batch_size = _batch_size(batch_size, "evaluate")
         if x is None or y is None:
             raise ValueError("evaluate: pass both x and y")
         data = DataAdapter(self, x, y, sample_weight, who="evaluate", check_finite=check_finite,
@@ -293,7 +302,7 @@ class Trainer:
     def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None, check_finite=False):
         """The model's outputs on ``x`` as a numpy array, computed in inference mode in batches."""
         verbose = _verbosity(verbose)
-        batch_size = 32 if batch_size is None else int(batch_size)
+        batch_size = _batch_size(batch_size, "predict")
         data = DataAdapter(self, x, who="predict", check_finite=check_finite,
                            empty_message="predict: x is empty (0 samples)")
         self._ensure_built(data.x)

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..core import functional as T
 from ..core.tensor import Tensor, as_tensor
-from . import ops
+from . import ops, validation
 from .logits import logits_of
 
 EPSILON = 1e-7
@@ -39,7 +39,10 @@ def _reduce(per_sample, reduction, name):
 
 def _float_pair(y_true, y_pred, name):
     """Targets and predictions of the same shape; (N,) vs (N, 1) is the one allowed mismatch."""
+    _check_real(name, y_true, y_pred)
     y_pred = as_tensor(y_pred)
+    if y_pred.dtype.kind != "f":  # integer or boolean predictions (they carry no gradient): as float32,
+        y_pred = Tensor._wrap(y_pred.data.astype(np.float32))  # never the targets cast to bool or int
     y_true = as_tensor(y_true) if isinstance(y_true, Tensor) else Tensor(np.asarray(y_true), device=y_pred.device)
     if y_true.shape != y_pred.shape:
         if y_true.shape + (1,) == y_pred.shape:
@@ -52,6 +55,12 @@ def _float_pair(y_true, y_pred, name):
     if y_true.dtype != y_pred.dtype:
         y_true = Tensor._wrap(y_true.data.astype(y_pred.dtype))
     return y_true, y_pred
+
+
+def _check_real(name, y_true, y_pred):
+    """Complex or string targets/predictions are refused, naming the loss (never cast)."""
+    validation.check_input(name, y_pred, "y_pred (the predictions)")
+    validation.check_input(name, y_true, "y_true (the targets)")
 
 
 def _per_sample(elementwise):
@@ -71,8 +80,12 @@ def mean_absolute_error(y_true, y_pred, reduction="mean"):
 
 
 def _sigmoid_bce_with_logits(z, y):
-    """max(z, 0) - z*y + log(1 + exp(-|z|)): finite for any z."""
-    return T.relu(z) - z * y + T.log(1 + T.exp(-T.abs(z)))
+    """max(z, 0) - z*y + log(1 + exp(-|z|)): finite for any z.
+
+    Its gradient is sigmoid(z) - y everywhere, z = 0 included: there |z| has gradient 0 and
+    ``maximum(z, 0)`` splits its tie half-half, giving 1/2 = sigmoid(0) (``relu``'s 0 at 0
+    would give -y, and a zero-initialised logistic model would never move)."""
+    return T.maximum(z, 0) - z * y + T.log(1 + T.exp(-T.abs(z)))
 
 
 def binary_crossentropy(y_true, y_pred, from_logits=False, reduction="mean"):
@@ -88,6 +101,7 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, reduction="mean"):
 
 def categorical_crossentropy(y_true, y_pred, from_logits=False, reduction="mean"):
     """Cross-entropy against one-hot (or soft) float targets of the same shape."""
+    _check_real("categorical_crossentropy", y_true, y_pred)
     y_pred = as_tensor(y_pred)
     yt = y_true.data if isinstance(y_true, Tensor) else np.asarray(y_true)
     if yt.dtype.kind in "iub":
@@ -106,6 +120,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, reduction="mean"
 
 def _labels(y_true, y_pred, name):
     """Validate integer class labels against (N, K) predictions; returns an int array (N,)."""
+    validation.check_input(name, y_pred, "the predictions")
     labels = y_true.data if isinstance(y_true, Tensor) else y_pred.xp.asarray(y_true)
     if labels.dtype.kind not in "iu":
         raise TypeError(f"{name}: labels must be integers, got dtype {labels.dtype} "

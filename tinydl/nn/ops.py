@@ -4,13 +4,25 @@ Each is a Function whose forward and backward call the active kernel provider
 (``tinydl.backends.provider_for(x)``: the NumPy reference, the Numba kernels or CUDA), all in the
 channels-last layout (NHWC images, (KH, KW, C_in, C_out) kernels).
 """
+import numpy as np
+
 from ..backends import provider_for, get_array_module
 from ..core.autograd import Function
 from . import composite
 
 
-def _contig(a):
-    return get_array_module(a).ascontiguousarray(a)
+def _contig(a, dtype=None):
+    return get_array_module(a).ascontiguousarray(a, dtype=dtype)
+
+
+def _dtypes(*arrays):
+    """``(output dtype, compute dtype)`` for an op's inputs: NumPy's promotion of their dtypes
+    (a non-float result gives float32); the providers compute in float32 or float64 only, so
+    float16 is computed in float32 and the result rounded back.  Every provider then sees the
+    same arrays, and the fast and reference paths agree for every input dtype."""
+    out = np.result_type(*[a.dtype for a in arrays])
+    out = out if out.kind == "f" else np.dtype(np.float32)
+    return out, (out if out in (np.float32, np.float64) else np.dtype(np.float32))
 
 
 class Conv2D(Function):
@@ -21,16 +33,18 @@ class Conv2D(Function):
 
     def forward(self, x, w):
         self.provider = provider_for(x)
-        self.x, self.w = _contig(x), _contig(w)
+        out, dt = _dtypes(x, w)
+        self.x, self.w = _contig(x, dt), _contig(w, dt)
         self.save_for_backward(x, w)  # an in-place change before backward raises
-        return self.provider.conv2d_forward(self.x, self.w, self.stride, self.padding, self.dilation)
+        y = self.provider.conv2d_forward(self.x, self.w, self.stride, self.padding, self.dilation)
+        return y.astype(out, copy=False)
 
     def composite(self, x, w):
         return composite.conv2d(x, w, self.stride, self.padding, self.dilation)
 
     def backward(self, g):
         return self.provider.conv2d_backward(
-            self.x, self.w, _contig(g), self.stride, self.padding, self.dilation,
+            self.x, self.w, _contig(g, self.x.dtype), self.stride, self.padding, self.dilation,
             need_gx=self.needs_grad[0], need_gw=self.needs_grad[1])
 
 
@@ -43,18 +57,19 @@ class Conv2DBiasAct(Function):
 
     def forward(self, x, w, b):
         self.provider = provider_for(x)
-        self.x, self.w = _contig(x), _contig(w)
-        self.y = self.provider.conv2d_bias_act_forward(self.x, self.w, b, self.act, self.stride,
-                                                      self.padding, self.dilation)
+        out, dt = _dtypes(x, w, b)
+        self.x, self.w = _contig(x, dt), _contig(w, dt)
+        self.y = self.provider.conv2d_bias_act_forward(self.x, self.w, _contig(b, dt), self.act, self.stride,
+                                                       self.padding, self.dilation)
         self.save_for_backward(x, w, self.y)
-        return self.y
+        return self.y.astype(out, copy=False)
 
     def composite(self, x, w, b):
         return composite.conv2d_bias_act(x, w, b, self.stride, self.padding, self.dilation, self.act)
 
     def backward(self, g):
         return self.provider.conv2d_bias_act_backward(
-            self.x, self.w, self.y, _contig(g), self.act, self.stride, self.padding, self.dilation,
+            self.x, self.w, self.y, _contig(g, self.x.dtype), self.act, self.stride, self.padding, self.dilation,
             need_gx=self.needs_grad[0], need_gw=self.needs_grad[1], need_gb=self.needs_grad[2])
 
 
@@ -67,18 +82,19 @@ class Conv2DTranspose(Function):
 
     def forward(self, x, w):
         self.provider = provider_for(x)
-        self.x, self.w = _contig(x), _contig(w)
+        out, dt = _dtypes(x, w)
+        self.x, self.w = _contig(x, dt), _contig(w, dt)
         gx, _ = self.provider.conv2d_backward(
             None, self.w, self.x, self.stride, self.padding, self.dilation,
             need_gx=True, need_gw=False, x_shape=self.out_shape)
         self.save_for_backward(x, w)
-        return gx
+        return gx.astype(out, copy=False)
 
     def composite(self, x, w):
         return composite.conv2d_transpose(x, w, self.stride, self.padding, self.dilation, self.out_shape)
 
     def backward(self, g):
-        g = _contig(g)
+        g = _contig(g, self.x.dtype)
         k = self.provider
         gx = k.conv2d_forward(g, self.w, self.stride, self.padding, self.dilation) \
             if self.needs_grad[0] else None
@@ -95,14 +111,16 @@ class MaxPool2D(Function):
 
     def forward(self, x):
         self.provider, self.shape = provider_for(x), x.shape
-        y, self.argmax = self.provider.maxpool2d_forward(_contig(x), self.pool, self.stride, self.padding)
-        return y
+        out, self.dtype = _dtypes(x)
+        y, self.argmax = self.provider.maxpool2d_forward(_contig(x, self.dtype), self.pool, self.stride,
+                                                         self.padding)
+        return y.astype(out, copy=False)
 
     def composite(self, x):
         return composite.max_pool2d(x, self.argmax, self.pool, self.stride, self.padding)
 
     def backward(self, g):
-        return self.provider.maxpool2d_backward(_contig(g), self.argmax, self.shape, self.pool,
+        return self.provider.maxpool2d_backward(_contig(g, self.dtype), self.argmax, self.shape, self.pool,
                                                self.stride, self.padding)
 
 
@@ -114,13 +132,15 @@ class AvgPool2D(Function):
 
     def forward(self, x):
         self.provider, self.shape = provider_for(x), x.shape
-        return self.provider.avgpool2d_forward(_contig(x), self.pool, self.stride, self.padding)
+        out, self.dtype = _dtypes(x)
+        y = self.provider.avgpool2d_forward(_contig(x, self.dtype), self.pool, self.stride, self.padding)
+        return y.astype(out, copy=False)
 
     def composite(self, x):
         return composite.avg_pool2d(x, self.pool, self.stride, self.padding)
 
     def backward(self, g):
-        return self.provider.avgpool2d_backward(_contig(g), self.shape, self.pool, self.stride, self.padding)
+        return self.provider.avgpool2d_backward(_contig(g, self.dtype), self.shape, self.pool, self.stride, self.padding)
 
 
 class BiasAct(Function):
@@ -131,15 +151,16 @@ class BiasAct(Function):
 
     def forward(self, x, b):
         self.provider = provider_for(x)
-        self.y = self.provider.bias_act_forward(_contig(x), b, self.act)
+        out, dt = _dtypes(x, b)
+        self.y = self.provider.bias_act_forward(_contig(x, dt), _contig(b, dt), self.act)
         self.save_for_backward(self.y)
-        return self.y
+        return self.y.astype(out, copy=False)
 
     def composite(self, x, b):
         return composite.bias_act(x, b, self.act)
 
     def backward(self, g):
-        return self.provider.bias_act_backward(self.y, _contig(g), self.act)
+        return self.provider.bias_act_backward(self.y, _contig(g, self.y.dtype), self.act)
 
 
 class SoftmaxCrossEntropy(Function):
@@ -148,11 +169,12 @@ class SoftmaxCrossEntropy(Function):
     def forward(self, logits, labels):
         self.provider = provider_for(logits)
         self.labels = labels
-        loss, self.probs = self.provider.softmax_xent_forward(_contig(logits), labels)
-        return loss
+        out, dt = _dtypes(logits)
+        loss, self.probs = self.provider.softmax_xent_forward(_contig(logits, dt), labels)
+        return loss.astype(out, copy=False)
 
     def composite(self, logits, labels):
         return composite.softmax_cross_entropy(logits, labels)
 
     def backward(self, g):
-        return self.provider.softmax_xent_backward(self.probs, self.labels, _contig(g)), None
+        return self.provider.softmax_xent_backward(self.probs, self.labels, _contig(g, self.probs.dtype)), None

@@ -42,12 +42,16 @@ class LayerNormOp(Function):
                 x, self.gvec, xp.broadcast_to(beta.reshape(-1), (d,)), self.eps)
             return y
         xp = get_array_module(x)
-        mu = x.mean(axis=self.axes, keepdims=True)
-        xc = x - mu
+        # Statistics in float64 whatever the input's float type (as the providers' last-axis
+        # path): squares of float32 +-1e30 or float16 +-1e4, and float16 sums, would overflow.
+        xw = x.astype(np.float64, copy=False)
+        mu = xw.mean(axis=self.axes, keepdims=True)
+        xc = xw - mu
         var = (xc * xc).mean(axis=self.axes, keepdims=True)
-        self.rstd = 1 / xp.sqrt(var + x.dtype.type(self.eps))
+        self.rstd = 1 / xp.sqrt(var + self.eps)
         self.xhat = xc * self.rstd
-        return self.xhat * gamma + beta
+        out = self.xhat * gamma + beta
+        return out.astype(x.dtype, copy=False) if x.dtype.kind == "f" else out
 
     def backward(self, g):
         if self.provider is not None:
@@ -56,6 +60,7 @@ class LayerNormOp(Function):
             pshape = (1,) * (self.x.ndim - 1) + (self.x.shape[-1],)  # the base class sums to gamma's shape
             return dx, dgamma.reshape(pshape), dbeta.reshape(pshape)
         xhat, axes = self.xhat, self.axes
+        g = g.astype(xhat.dtype, copy=False)  # float64, as the statistics; the base class casts back
         dx = None
         if self.needs_grad[0]:
             dxhat = g * self.gamma

@@ -1,17 +1,21 @@
 """Reductions, and the stable softmax family."""
+import numpy as np
+
 from ..autograd import Function, is_tensor, math_of
 from ...backends import get_array_module
 
 
-def normalize_axis(axis, ndim):
-    """axis (None, int or tuple) as a sorted tuple of non-negative ints."""
+def normalize_axis(axis, ndim, op=None):
+    """axis (None, int or tuple) as a sorted tuple of non-negative ints; out-of-range axes raise
+    (naming ``op``), never wrap around."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     out = []
     for ax in axes:
-        if not -ndim <= ax < max(ndim, 1):
-            raise ValueError(f"axis {ax} is out of range for a tensor with {ndim} dimensions")
+        if isinstance(ax, bool) or not isinstance(ax, (int, np.integer)) or not -ndim <= ax < max(ndim, 1):
+            raise ValueError(f"{op + ': ' if op else ''}axis {ax!r} is out of range for a tensor with "
+                             f"{ndim} dimensions (valid: {-max(ndim, 1)} to {max(ndim, 1) - 1})")
         out.append(ax % max(ndim, 1))
     return tuple(sorted(set(out)))
 
@@ -32,7 +36,7 @@ class Sum(Function):
         self.axis, self.keepdims = axis, keepdims
 
     def forward(self, a):
-        self.shape, self.axes = a.shape, normalize_axis(self.axis, a.ndim)
+        self.shape, self.axes = a.shape, normalize_axis(self.axis, a.ndim, type(self).__name__)
         return a.sum(axis=self.axes, keepdims=self.keepdims)
 
     def backward(self, g):
@@ -63,7 +67,7 @@ class Max(Function):
         self.axis, self.keepdims = axis, keepdims
 
     def forward(self, a):
-        self.shape, self.axes = a.shape, normalize_axis(self.axis, a.ndim)
+        self.shape, self.axes = a.shape, normalize_axis(self.axis, a.ndim, type(self).__name__)
         if a.size == 0:
             raise ValueError(f"{self.pick}: cannot reduce an empty tensor of shape {a.shape}")
         out = getattr(a, self.pick)(axis=self.axes, keepdims=True)
@@ -96,23 +100,29 @@ class Var(Function):
         self.axis, self.keepdims, self.ddof = axis, keepdims, ddof
 
     def forward(self, a):
-        self.shape, self.axes = a.shape, normalize_axis(self.axis, a.ndim)
+        self.shape, self.axes = a.shape, normalize_axis(self.axis, a.ndim, type(self).__name__)
         n = 1
         for ax in self.axes:
             n *= a.shape[ax]
-        self.denom = n - self.ddof
+        # ddof >= n leaves no degrees of freedom: divide by 0 (inf, or NaN for 0/0), as NumPy and
+        # PyTorch do, never by a negative count (a negative "variance")
+        self.denom = max(n - self.ddof, 0)
         self.save_for_backward(a)
         self.centered = a - a.mean(axis=self.axes, keepdims=True)
-        return (self.centered ** 2).sum(axis=self.axes, keepdims=self.keepdims) / self.denom
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (self.centered ** 2).sum(axis=self.axes, keepdims=self.keepdims) / self.denom
+
+    def _scale(self):
+        return 2 / self.denom if self.denom else float("inf")
 
     def jvp(self, t):
-        return (self.centered * t).sum(axis=self.axes, keepdims=self.keepdims) * (2 / self.denom)
+        return (self.centered * t).sum(axis=self.axes, keepdims=self.keepdims) * self._scale()
 
     def backward(self, g):
         a, = self.saved_tensors
         centered = a - a.mean(axis=self.axes, keepdims=True) if is_tensor(a) else self.centered
         g = _expand_reduced(g, self.shape, self.axes, self.keepdims)
-        return g * (2 / self.denom) * centered
+        return g * self._scale() * centered
 
 
 class LogSumExp(Function):
@@ -125,7 +135,7 @@ class LogSumExp(Function):
 
     def forward(self, a):
         xp = get_array_module(a)
-        self.shape, self.axes = a.shape, normalize_axis(self.axis, a.ndim)
+        self.shape, self.axes = a.shape, normalize_axis(self.axis, a.ndim, type(self).__name__)
         m = a.max(axis=self.axes, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)  # all -inf rows stay -inf instead of NaN
         e = xp.exp(a - m)
@@ -158,6 +168,11 @@ class Softmax(Function):
 
     def forward(self, a):
         xp = get_array_module(a)
+        normalize_axis(self.axis, a.ndim, "softmax")
+        if a.size == 0:  # nothing to normalize (an empty batch or an empty axis)
+            out = xp.zeros_like(a)
+            self.save_for_backward(out)
+            return out
         m = a.max(axis=self.axis, keepdims=True)
         e = xp.exp(a - xp.where(xp.isfinite(m), m, 0))
         out = e / e.sum(axis=self.axis, keepdims=True)
@@ -183,6 +198,11 @@ class LogSoftmax(Function):
 
     def forward(self, a):
         xp = get_array_module(a)
+        normalize_axis(self.axis, a.ndim, "log_softmax")
+        if a.size == 0:
+            out = xp.zeros_like(a)
+            self.save_for_backward(out)
+            return out
         m = a.max(axis=self.axis, keepdims=True)
         shifted = a - xp.where(xp.isfinite(m), m, 0)
         out = shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))

@@ -39,10 +39,11 @@ class Transpose(Function):
         self.axes = None if axes is None else tuple(axes)
 
     def forward(self, a):
-        axes = self.axes or tuple(reversed(range(a.ndim)))
-        if sorted(ax % max(a.ndim, 1) for ax in axes) != list(range(a.ndim)):
+        axes = self.axes if self.axes is not None else tuple(reversed(range(a.ndim)))
+        perm = tuple(check_axis("transpose", ax, a.ndim) for ax in axes)
+        if sorted(perm) != list(range(a.ndim)):
             raise ValueError(f"transpose: axes {axes} are not a permutation of a {a.ndim}-d tensor's axes")
-        self.perm = tuple(ax % a.ndim for ax in axes)
+        self.perm = perm
         return a.transpose(self.perm)
 
     def backward(self, g):
@@ -70,6 +71,16 @@ class BroadcastTo(Function):
 
     def backward(self, g):
         return g
+
+
+def check_axis(op, axis, ndim, extra=0):
+    """``axis`` as a non-negative int; out of ``[-(ndim + extra), ndim + extra)`` raises naming
+    ``op`` (``extra=1`` for an axis to insert, as unsqueeze and stack take)."""
+    n = ndim + extra
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -max(n, 1) <= axis < max(n, 1):
+        raise ValueError(f"{op}: axis {axis!r} is out of range for a tensor with {ndim} dimensions "
+                         f"(valid: {-max(n, 1)} to {max(n, 1) - 1})")
+    return int(axis) % max(n, 1)
 
 
 def _has_advanced(index):
@@ -181,6 +192,9 @@ class Concatenate(Function):
 
     def forward(self, *arrays):
         xp = get_array_module(*arrays)
+        if not arrays:
+            raise ValueError("concatenate: needs at least one tensor")
+        check_axis("concatenate", self.axis, arrays[0].ndim)
         self.sizes = [a.shape[self.axis] for a in arrays]
         try:
             return xp.concatenate(arrays, axis=self.axis)
@@ -202,6 +216,9 @@ class Stack(Function):
         self.axis = axis
 
     def forward(self, *arrays):
+        if not arrays:
+            raise ValueError("stack: needs at least one tensor")
+        check_axis("stack", self.axis, arrays[0].ndim, extra=1)
         shapes = {a.shape for a in arrays}
         if len(shapes) > 1:
             raise ValueError(f"stack: all inputs must have the same shape, got {[a.shape for a in arrays]}")

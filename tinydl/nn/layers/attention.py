@@ -43,6 +43,7 @@ from ...core.random import get_rng
 from ...core.tensor import Tensor, as_tensor
 from .. import functional as F
 from ..sequence_ops import MaskedSoftmax
+from .. import validation as V
 from .base import Layer
 
 
@@ -134,8 +135,15 @@ class MultiHeadAttention(Layer):
                  kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
                  bias_regularizer=None, **kwargs):
         super().__init__(**kwargs)
-        if num_heads < 1 or key_dim < 1:
-            raise ValueError(f"{self.name}: num_heads and key_dim must be positive, got {num_heads}, {key_dim}")
+        who = V.owner(self)
+        V.positive_int(who, "num_heads", num_heads)
+        V.positive_int(who, "key_dim", key_dim)
+        if value_dim is not None:
+            V.positive_int(who, "value_dim", value_dim)
+        V.real(who, "dropout", dropout, 0, 1, high_open=True)
+        V.boolean(who, "use_bias", use_bias)
+        if output_shape is not None and not (V._is_int(output_shape) and output_shape >= 1):
+            V.shape_hint(who, output_shape, "output_shape")
         self.num_heads, self.key_dim = int(num_heads), int(key_dim)
         self.value_dim = int(value_dim) if value_dim else self.key_dim
         if not 0 <= dropout < 1:
@@ -244,6 +252,8 @@ class MultiheadAttention(MultiHeadAttention):
                  kdim=None, vdim=None, batch_first=False, **kwargs):
         if add_bias_kv or add_zero_attn:
             raise NotImplementedError("MultiheadAttention: add_bias_kv and add_zero_attn are not implemented")
+        V.positive_int("MultiheadAttention", "embed_dim", embed_dim)
+        V.positive_int("MultiheadAttention", "num_heads", num_heads)
         if embed_dim % num_heads:
             raise ValueError(f"MultiheadAttention: embed_dim {embed_dim} is not divisible by num_heads {num_heads}")
         super().__init__(num_heads, embed_dim // num_heads, dropout=dropout, use_bias=bias, output_shape=embed_dim,

@@ -5,7 +5,7 @@ from ...backends import get_array_module, to_host
 
 from ..module import Module
 from .. import functional as F
-from .. import init, regularizers
+from .. import init, regularizers, validation
 from ..logits import remember_logits
 
 
@@ -19,13 +19,20 @@ class Layer(Module):
 
     def __init__(self, name=None, input_shape=None, input_dim=None, dtype="float32", trainable=True,
                  batch_input_shape=None):
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ValueError(f"{type(self).__name__}: name must be a non-empty string, got {name!r}")
         super().__init__(name=name)
+        who = validation.owner(self)
         if input_dim is not None:
+            validation.positive_int(who, "input_dim", input_dim)
             input_shape = (input_dim,)
         if batch_input_shape is not None:
             input_shape = tuple(batch_input_shape)[1:]
-        self.input_shape_hint = tuple(input_shape) if input_shape is not None else None
-        self.dtype = np.dtype(dtype)
+        if input_shape is not None:
+            input_shape = validation.shape_hint(who, input_shape)
+        self.input_shape_hint = input_shape
+        self.dtype = validation.float_dtype(who, dtype)
+        validation.boolean(who, "trainable", trainable)
         self._trainable = trainable
 
     @property
@@ -42,8 +49,20 @@ class Layer(Module):
             for p in m._parameters.values():
                 p.requires_grad = bool(flag) and p.trainable
 
+    def call_eager(self, *args, **kwargs):
+        for i, a in enumerate(args):  # complex or string data is refused, naming this layer
+            validation.check_input(validation.owner(self), a, "input" if i == 0 else f"input {i}")
+        return super().call_eager(*args, **kwargs)
+
     def add_weight(self, name, shape, initializer, regularizer=None, trainable=True):
-        array = init.get(initializer)(tuple(shape), self.dtype)
+        shape = tuple(int(n) for n in shape)
+        made = init.get(initializer)(shape, self.dtype)
+        # A copy: an array the initializer returns (a user's, perhaps shared by two layers) never
+        # becomes the parameter itself, so training never writes into it.
+        array = np.array(made.get() if hasattr(made, "get") else made, dtype=self.dtype, copy=True)
+        if array.shape != shape:
+            raise ValueError(f"{validation.owner(self)}: the initializer for '{name}' returned shape "
+                             f"{array.shape}, expected {shape}")
         p = self.add_parameter(name, array, trainable=trainable and self._trainable,
                                regularizer=regularizers.get(regularizer))
         p.trainable = trainable

@@ -2,6 +2,7 @@
 around it. The kernel is always stored in Keras's layout (KH, KW, C_in, C_out)."""
 from ...core import functional as T
 from .. import functional as F
+from .. import validation as V
 from .base import Layer, activate
 
 
@@ -20,11 +21,19 @@ class Conv2D(Layer):
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  in_channels=None, **kwargs):
         super().__init__(**kwargs)
-        self.filters, self.kernel_size = int(filters), F.pair(kernel_size)
-        self.strides, self.dilation_rate = F.pair(strides), F.pair(dilation_rate)
-        self.padding, self.activation, self.use_bias = padding, activation, use_bias
-        self.data_format = _layout(data_format)
-        F.get_activation(activation)
+        who = V.owner(self)
+        self.filters = V.positive_int(who, "filters", filters)
+        self.kernel_size = V.int_pair(who, "kernel_size", kernel_size)
+        self.strides = V.int_pair(who, "strides", strides)
+        self.dilation_rate = V.int_pair(who, "dilation_rate", dilation_rate)
+        self.padding = V.padding(who, padding)
+        self.activation = V.activation(who, activation)
+        self.use_bias = V.boolean(who, "use_bias", use_bias)
+        self.data_format = V.choice(who, "data_format", data_format, ("channels_last", "channels_first"))
+        V.initializer(who, "kernel_initializer", kernel_initializer)
+        V.initializer(who, "bias_initializer", bias_initializer)
+        if in_channels is not None:
+            V.positive_int(who, "in_channels", in_channels)
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
         self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
         self.in_channels = in_channels
@@ -85,6 +94,8 @@ class Conv2d(Conv2D):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, bias=True,
                  data_format="channels_first", **kwargs):
+        V.positive_int("Conv2d", "in_channels", in_channels)
+        V.positive_int("Conv2d", "out_channels", out_channels)
         kwargs.setdefault("kernel_initializer", "torch_default")
         super().__init__(out_channels, kernel_size, strides=stride, padding=padding, dilation_rate=dilation,
                          use_bias=bias, data_format=data_format, in_channels=in_channels, **kwargs)
@@ -96,6 +107,12 @@ class Conv2DTranspose(Conv2D):
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None, **kwargs):
         super().__init__(filters, kernel_size, strides=strides, padding=padding, **kwargs)
+        if output_padding is not None:
+            who = V.owner(self)
+            op = V.int_pair(who, "output_padding", output_padding, minimum=0)
+            if any(p >= s and p > 0 for p, s in zip(op, self.strides)):
+                raise ValueError(f"{who}: output_padding {output_padding!r} must be smaller than the "
+                                 f"strides {self.strides}")
         self.output_padding = output_padding
 
     def _make_weights(self, cin):
@@ -127,6 +144,8 @@ class ConvTranspose2d(Conv2DTranspose):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
                  bias=True, dilation=1, data_format="channels_first", **kwargs):
+        V.positive_int("ConvTranspose2d", "in_channels", in_channels)
+        V.positive_int("ConvTranspose2d", "out_channels", out_channels)
         kwargs.setdefault("kernel_initializer", "torch_default")
         super().__init__(out_channels, kernel_size, strides=stride, padding=padding,
                          output_padding=output_padding, use_bias=bias, dilation_rate=dilation,

@@ -3,6 +3,7 @@ import numpy as np
 
 from ...core import functional as T
 from .. import functional as F
+from .. import validation as V
 from ..logits import remember_logits
 from .base import Layer, activate
 
@@ -19,10 +20,15 @@ class Dense(Layer):
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  in_features=None, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(units, (int, np.integer)) or units < 1:
-            raise ValueError(f"{self.name}: units must be a positive integer, got {units!r}")
+        who = V.owner(self)
+        V.positive_int(who, "units", units)
+        V.activation(who, activation)
+        V.boolean(who, "use_bias", use_bias)
+        V.initializer(who, "kernel_initializer", kernel_initializer)
+        V.initializer(who, "bias_initializer", bias_initializer)
+        if in_features is not None:
+            V.positive_int(who, "in_features", in_features)
         self.units, self.activation, self.use_bias = int(units), activation, use_bias
-        F.get_activation(activation)  # fail early on an unknown name
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
         self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
         self.in_features = in_features
@@ -61,6 +67,8 @@ class Linear(Dense):
     default initialisation. Its ``kernel`` is (in, out), the transpose of PyTorch's ``weight``."""
 
     def __init__(self, in_features, out_features, bias=True, **kwargs):
+        V.positive_int("Linear", "in_features", in_features)
+        V.positive_int("Linear", "out_features", out_features)
         kwargs.setdefault("kernel_initializer", "torch_default")
         super().__init__(out_features, use_bias=bias, in_features=in_features, **kwargs)
 
@@ -70,7 +78,10 @@ class Flatten(Layer):
 
     def forward(self, x):
         x = T._t(x)
-        return T.reshape(x, (x.shape[0], -1)) if x.ndim != 2 else x
+        if x.ndim < 1:
+            raise ValueError(f"{self.name} (Flatten): expected an input with a batch axis, got a scalar")
+        # the size is spelled out (not -1): an empty batch (0, ...) flattens too
+        return T.reshape(x, (x.shape[0], int(np.prod(x.shape[1:])))) if x.ndim != 2 else x
 
 
 class Reshape(Layer):
@@ -78,7 +89,16 @@ class Reshape(Layer):
 
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
-        self.target_shape = tuple(target_shape)
+        who = V.owner(self)
+        try:
+            dims = tuple(target_shape)
+        except TypeError:
+            dims = None
+        if (dims is None or not all(V._is_int(d) and (d >= 0 or d == -1) for d in dims)
+                or sum(d == -1 for d in dims) > 1):
+            raise ValueError(f"{who}: target_shape must be a tuple of non-negative integers with at most "
+                             f"one -1, got {target_shape!r}")
+        self.target_shape = tuple(int(d) for d in dims)
 
     def forward(self, x):
         x = T._t(x)
@@ -97,9 +117,7 @@ class Dropout(Layer):
         if "p" in kwargs:  # PyTorch's name
             rate = kwargs.pop("p")
         super().__init__(**kwargs)
-        if not 0 <= rate < 1:
-            raise ValueError(f"{self.name} (Dropout): rate must be in [0, 1), got {rate}")
-        self.rate = rate
+        self.rate = V.real(V.owner(self), "rate", rate, 0, 1, high_open=True)
 
     def forward(self, x):
         return F.dropout(x, self.rate, self.training)
@@ -110,8 +128,7 @@ class Activation(Layer):
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
-        F.get_activation(activation)
-        self.activation = activation
+        self.activation = V.activation(V.owner(self), activation)
 
     def forward(self, x):
         return activate(T._t(x), self.activation)
@@ -126,7 +143,8 @@ class LeakyReLU(Layer):
 
     def __init__(self, negative_slope=0.3, alpha=None, **kwargs):
         super().__init__(**kwargs)
-        self.negative_slope = alpha if alpha is not None else negative_slope
+        slope = alpha if alpha is not None else negative_slope
+        self.negative_slope = V.real(V.owner(self), "alpha" if alpha is not None else "negative_slope", slope)
 
     def forward(self, x): return T.leaky_relu(x, self.negative_slope)
 
@@ -144,7 +162,7 @@ class Softmax(Layer):
         if "dim" in kwargs:
             axis = kwargs.pop("dim")
         super().__init__(**kwargs)
-        self.axis = axis
+        self.axis = V.axis(V.owner(self), axis)
 
     def forward(self, x):
         x = T._t(x)

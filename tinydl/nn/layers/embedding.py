@@ -25,6 +25,7 @@ import numpy as np
 from ...core.random import get_rng
 from ...core.tensor import Tensor
 from ..sequence_ops import EmbeddingLookup
+from .. import validation as V
 from .base import Layer, keras_named
 
 
@@ -62,10 +63,13 @@ class KerasEmbedding(Layer):
         super().__init__(**kwargs)
         input_dim = num_embeddings if input_dim is None else input_dim  # PyTorch's keyword names
         output_dim = embedding_dim if output_dim is None else output_dim
-        for what, v in (("input_dim", input_dim), ("output_dim", output_dim)):
-            if not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{self.name} (Embedding): {what} must be a positive integer, got {v!r}")
+        V.positive_int(V.owner(self), "input_dim" if num_embeddings is None else "num_embeddings", input_dim)
+        V.positive_int(V.owner(self), "output_dim" if embedding_dim is None else "embedding_dim", output_dim)
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
+        who = V.owner(self)
+        if padding_idx is not None and (not V._is_int(padding_idx) or not 0 <= padding_idx < self.input_dim):
+            raise ValueError(f"{who}: padding_idx must be an integer in [0, {self.input_dim}), got {padding_idx!r}")
+        V.boolean(who, "mask_zero", mask_zero)
         self.mask_zero, self.padding_idx = mask_zero, padding_idx
         init = {"uniform": _uniform_005, "normal": _standard_normal}.get(embeddings_initializer, embeddings_initializer)
         self.add_weight("embeddings", (self.input_dim, self.output_dim), init, embeddings_regularizer)
@@ -105,8 +109,8 @@ class PositionalEmbedding(Layer):
 
     def __init__(self, max_len, dim, embeddings_initializer=None, **kwargs):
         super().__init__(**kwargs)
-        if max_len < 1 or dim < 1:
-            raise ValueError(f"{self.name} (PositionalEmbedding): max_len and dim must be positive, got {max_len}, {dim}")
+        V.positive_int(V.owner(self), "max_len", max_len)
+        V.positive_int(V.owner(self), "dim", dim)
         self.max_len, self.dim = int(max_len), int(dim)
         init = embeddings_initializer or (lambda shape, dtype: (get_rng().standard_normal(shape) * 0.02).astype(dtype))
         self.add_weight("embeddings", (self.max_len, self.dim), init)

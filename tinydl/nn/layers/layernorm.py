@@ -21,6 +21,7 @@ import numpy as np
 from ...core import functional as T
 from ...core.tensor import Tensor, as_tensor
 from ..sequence_ops import LayerNormOp
+from .. import validation as V
 from .base import Layer
 
 
@@ -34,11 +35,12 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     return normalize(x, tuple(range(x.ndim - len(shape), x.ndim)), weight, bias, eps)
 
 
-def normalize(x, axes=(-1,), gamma=None, beta=None, epsilon=1e-5):
-    """Layer normalization over any ``axes``; ``gamma``/``beta`` shaped like those axes."""
+def normalize(x, axes=(-1,), gamma=None, beta=None, epsilon=1e-5, param_shape=None):
+    """Normalization over any ``axes``; ``gamma``/``beta`` shaped like those axes, or reshaped to
+    ``param_shape`` when given (batch normalization: the axes not reduced)."""
     x = as_tensor(x)
     axes = tuple(sorted(a % x.ndim for a in ((axes,) if isinstance(axes, int) else axes)))
-    bshape = [x.shape[i] if i in axes else 1 for i in range(x.ndim)]
+    bshape = [x.shape[i] if i in axes else 1 for i in range(x.ndim)] if param_shape is None else list(param_shape)
     one = Tensor._wrap(x.xp.ones((), dtype=x.dtype))
     zero = Tensor._wrap(x.xp.zeros((), dtype=x.dtype))
     g = one if gamma is None else T.reshape(gamma, bshape)
@@ -53,7 +55,16 @@ class LayerNormalization(Layer):
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
                  gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, **kwargs):
         super().__init__(**kwargs)
-        self.axis = [axis] if isinstance(axis, int) else list(axis)
+        who = V.owner(self)
+        axes = [axis] if not isinstance(axis, (list, tuple)) else list(axis)
+        if not axes:
+            raise ValueError(f"{who}: axis must be an integer or a non-empty list of them, got {axis!r}")
+        for a in axes:
+            V.axis(who, a)
+        V.real(who, "epsilon", epsilon, 0, low_open=True)
+        V.boolean(who, "center", center)
+        V.boolean(who, "scale", scale)
+        self.axis = [int(a) for a in axes]
         self.epsilon, self.center, self.scale = epsilon, center, scale
         self.beta_initializer, self.gamma_initializer = beta_initializer, gamma_initializer
         self.beta_regularizer, self.gamma_regularizer = beta_regularizer, gamma_regularizer
@@ -65,6 +76,10 @@ class LayerNormalization(Layer):
         if input_shape is None:
             raise ValueError(f"{self.name} (LayerNormalization): cannot build without an input shape")
         ndim = len(input_shape)
+        for a in self.axis:
+            if not -ndim <= a < ndim:
+                raise ValueError(f"{V.owner(self)}: axis {a} is out of range for a {ndim}-d input "
+                                 f"(shape {tuple(input_shape)})")
         self.axes = tuple(sorted(a % ndim for a in self.axis))
         if 0 in self.axes and ndim > 1:
             raise ValueError(f"{self.name}: cannot normalize over the batch axis (axis={self.axis})")
@@ -95,6 +110,10 @@ class LayerNorm(LayerNormalization):
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, **kwargs):
         shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+        if not shape or not all(V._is_int(n) and n >= 1 for n in shape):
+            raise ValueError(f"LayerNorm: normalized_shape must be a positive integer or a non-empty tuple of "
+                             f"them, got {normalized_shape!r}")
+        V.real("LayerNorm", "eps", eps, 0, low_open=True)
         object.__setattr__(self, "normalized_shape", shape)
         super().__init__(axis=list(range(-len(shape), 0)), epsilon=eps, scale=elementwise_affine,
                          center=elementwise_affine and bias, **kwargs)

@@ -1,9 +1,13 @@
 """Batch normalization: batch statistics in training, running averages in evaluation."""
+import warnings
+
 import numpy as np
 
 from ...core import functional as T
 from ...core.tensor import Tensor
+from .. import validation as V
 from .base import Layer
+from .layernorm import normalize
 
 
 class BatchNormalization(Layer):
@@ -24,6 +28,14 @@ class BatchNormalization(Layer):
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  num_features=None, **kwargs):
         super().__init__(**kwargs)
+        who = V.owner(self)
+        V.axis(who, axis)
+        V.real(who, "momentum", momentum, 0, 1)
+        V.real(who, "epsilon", epsilon, 0, low_open=True)
+        V.boolean(who, "center", center)
+        V.boolean(who, "scale", scale)
+        if num_features is not None:
+            V.positive_int(who, "num_features", num_features)
         self.axis, self.momentum, self.epsilon = axis, momentum, epsilon
         self.center, self.scale = center, scale
         if num_features is not None:
@@ -49,17 +61,31 @@ class BatchNormalization(Layer):
         reduce_axes = tuple(i for i in range(x.ndim) if i != ax)
         shape = [1] * x.ndim
         shape[ax] = self.num_features
-        if self.training and self._trainable:
-            mean = T.mean(x, axis=reduce_axes, keepdims=True)
-            var = T.var(x, axis=reduce_axes, keepdims=True)
+        if self.training and self._trainable and x.size:
+            # One op, statistics in float64 (see layernorm.LayerNormOp): no overflow for float32
+            # inputs of +-1e30 or float16 of +-1e4, and the backward is the exact closed form.
+            y = normalize(x, reduce_axes, self.gamma, self.beta, self.epsilon, param_shape=shape)
+            xw = x.data.astype(np.float64)
+            mean, var = xw.mean(axis=reduce_axes), xw.var(axis=reduce_axes)
             n = x.size // self.num_features
             m = self.momentum
-            batch_var = var.data.reshape(-1) * (n / max(n - 1, 1) if self.unbiased_running_var else 1)
-            self.moving_mean[...] = m * self.moving_mean + (1 - m) * mean.data.reshape(-1)
-            self.moving_variance[...] = m * self.moving_variance + (1 - m) * batch_var
-        else:
-            mean = Tensor._wrap(self.moving_mean.reshape(shape))
-            var = Tensor._wrap(self.moving_variance.reshape(shape))
+            batch_var = var * (n / max(n - 1, 1) if self.unbiased_running_var else 1)
+            xp = x.xp
+            with np.errstate(over="ignore"):
+                new_mean = m * self.moving_mean.astype(np.float64) + (1 - m) * mean
+                new_var = m * self.moving_variance.astype(np.float64) + (1 - m) * batch_var
+                self.moving_mean[...] = xp.asarray(new_mean, dtype=self.moving_mean.dtype)
+                self.moving_variance[...] = xp.asarray(new_var, dtype=self.moving_variance.dtype)
+            if xp is np and not np.isfinite(self.moving_variance).all() and np.isfinite(new_var).all():
+                # (checked on the CPU only: on the GPU it would stall the stream every step)
+                warnings.warn(f"{V.owner(self)}: the moving variance (up to {float(new_var.max()):.3g}) does not "
+                              f"fit its dtype {self.moving_variance.dtype} and is now inf; evaluation-mode "
+                              "outputs will be 0. Scale the inputs, or use a wider dtype for this layer.",
+                              RuntimeWarning, stacklevel=2)
+            return y
+        # evaluation (and an empty batch in training, which leaves the moving statistics alone)
+        mean = Tensor._wrap(self.moving_mean.reshape(shape))
+        var = Tensor._wrap(self.moving_variance.reshape(shape))
         y = (x - mean) / T.sqrt(var + self.epsilon)
         if self.gamma is not None:
             y = y * T.reshape(self.gamma, shape)
@@ -75,6 +101,10 @@ class BatchNorm2d(BatchNormalization):
     unbiased_running_var = True
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, axis=1, **kwargs):
+        who = type(self).__name__
+        V.positive_int(who, "num_features", num_features)
+        V.real(who, "eps", eps, 0, low_open=True)
+        V.real(who, "momentum", momentum, 0, 1)
         super().__init__(axis=axis, momentum=1 - momentum, epsilon=eps, center=affine, scale=affine,
                          num_features=num_features, **kwargs)
 

@@ -1,6 +1,7 @@
 """Pooling layers (channels-last by default, as Keras; the PyTorch names default to NCHW)."""
 from ...core import functional as T
 from .. import functional as F
+from .. import validation as V
 from .base import Layer
 
 
@@ -9,6 +10,12 @@ class _Pool2D(Layer):
 
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format="channels_last", **kwargs):
         super().__init__(**kwargs)
+        who = V.owner(self)
+        V.int_pair(who, "pool_size", pool_size)
+        if strides is not None:
+            V.int_pair(who, "strides", strides)
+        V.padding(who, padding)
+        V.choice(who, "data_format", data_format, ("channels_last", "channels_first"))
         self.pool_size, self.strides, self.padding, self.data_format = pool_size, strides, padding, data_format
 
     def forward(self, x):
@@ -47,6 +54,9 @@ class GlobalAveragePooling2D(Layer):
 
     def __init__(self, data_format="channels_last", keepdims=False, **kwargs):
         super().__init__(**kwargs)
+        who = V.owner(self)
+        V.choice(who, "data_format", data_format, ("channels_last", "channels_first"))
+        V.boolean(who, "keepdims", keepdims)
         self.data_format, self.keepdims = data_format, keepdims
 
     def forward(self, x):

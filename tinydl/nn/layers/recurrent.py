@@ -62,6 +62,7 @@ from ...core.tensor import Tensor, as_tensor
 from .. import functional as F
 from .. import init as initializers
 from ..sequence_ops import RNNScan, LSTMScan, GRUScan
+from .. import validation as V
 from .base import Layer, keras_named
 
 
@@ -84,8 +85,16 @@ class _Recurrent(Layer):
                  return_state=False, go_backwards=False, stateful=False, time_major=False, unroll=False,
                  fused=True, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(units, (int, np.integer)) or units < 1:
-            raise ValueError(f"{self.name}: units must be a positive integer, got {units!r}")
+        who = V.owner(self)
+        V.positive_int(who, "units", units)
+        V.real(who, "dropout", dropout, 0, 1, high_open=True)
+        V.real(who, "recurrent_dropout", recurrent_dropout, 0, 1, high_open=True)
+        V.activation(who, activation)
+        V.activation(who, recurrent_activation, "recurrent_activation")
+        for arg, v in (("use_bias", use_bias), ("return_sequences", return_sequences),
+                       ("return_state", return_state), ("go_backwards", go_backwards),
+                       ("stateful", stateful), ("time_major", time_major)):
+            V.boolean(who, arg, v)
         if recurrent_dropout:
             raise NotImplementedError(f"{self.name}: recurrent_dropout is not supported (use dropout, "
                                       "which masks the inputs, or Dropout layers between recurrent layers)")

@@ -22,6 +22,7 @@ from ...core.random import get_rng
 from ...core.tensor import Tensor, as_tensor
 from ..module import unique_name
 from .. import functional as F
+from .. import validation as V
 from .base import Layer
 from .embedding import KerasEmbedding
 from .recurrent import SimpleRNN, KerasLSTM, KerasGRU
@@ -46,12 +47,17 @@ class _TorchRecurrent(Layer):
         if kwargs.get("name") is None:
             kwargs["name"] = unique_name(self.auto_name)
         super().__init__(**kwargs)
+        who = V.owner(self)
+        V.positive_int(who, "input_size", input_size)
+        V.positive_int(who, "hidden_size", hidden_size)
+        V.positive_int(who, "num_layers", num_layers)
+        V.real(who, "dropout", dropout, 0, 1, high_open=True)
+        V.boolean(who, "bias", bias)
+        V.boolean(who, "batch_first", batch_first)
         if bidirectional:
             raise NotImplementedError(f"{self.name}: bidirectional recurrent layers are not implemented")
         if proj_size:
             raise NotImplementedError(f"{self.name}: proj_size is not implemented")
-        if num_layers < 1:
-            raise ValueError(f"{self.name}: num_layers must be >= 1, got {num_layers}")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.batch_first, self.dropout, self.use_bias = batch_first, dropout, bias
         init = _torch_uniform(hidden_size)
@@ -200,7 +206,8 @@ class Embedding(KerasEmbedding):
     def __init__(self, num_embeddings=None, embedding_dim=None, padding_idx=None, **kwargs):
         num_embeddings = kwargs.pop("input_dim", num_embeddings)
         embedding_dim = kwargs.pop("output_dim", embedding_dim)
-        if padding_idx is not None and padding_idx < 0:
+        if (padding_idx is not None and V._is_int(padding_idx) and V._is_int(num_embeddings)
+                and -num_embeddings <= padding_idx < 0):  # PyTorch counts a negative index from the end
             padding_idx += num_embeddings
         kwargs.setdefault("embeddings_initializer", "normal")
         if kwargs.get("name") is None:

@@ -25,6 +25,7 @@ from ...core import functional as T
 from ...core.random import get_rng
 from ...core.tensor import Tensor, as_tensor
 from .. import functional as F
+from .. import validation as V
 from .attention import MultiHeadAttention
 from .base import Layer
 from .core import Dense
@@ -54,6 +55,14 @@ class TransformerBlock(Layer):
     def __init__(self, dim, num_heads, ff_dim=None, dropout=0.0, attention_dropout=0.0, causal=False,
                  activation="gelu", epsilon=1e-5, **kwargs):
         super().__init__(**kwargs)
+        who = V.owner(self)
+        V.positive_int(who, "dim", dim)
+        V.positive_int(who, "num_heads", num_heads)
+        if ff_dim is not None:
+            V.positive_int(who, "ff_dim", ff_dim)
+        V.real(who, "dropout", dropout, 0, 1, high_open=True)
+        V.real(who, "attention_dropout", attention_dropout, 0, 1, high_open=True)
+        V.real(who, "epsilon", epsilon, 0, low_open=True)
         if dim % num_heads:
             raise ValueError(f"{self.name} (TransformerBlock): dim {dim} is not divisible by num_heads {num_heads}")
         self.dim, self.num_heads, self.causal = dim, num_heads, causal
@@ -97,6 +106,11 @@ class TransformerLM(Layer):
     def __init__(self, vocab_size, block_size, dim=128, num_heads=4, num_layers=4, ff_dim=None, dropout=0.0,
                  **kwargs):
         super().__init__(**kwargs)
+        who = V.owner(self)
+        for arg, v in (("vocab_size", vocab_size), ("block_size", block_size), ("dim", dim),
+                       ("num_heads", num_heads), ("num_layers", num_layers)):
+            V.positive_int(who, arg, v)
+        V.real(who, "dropout", dropout, 0, 1, high_open=True)
         self.vocab_size, self.block_size, self.dim = vocab_size, block_size, dim
         self.num_layers = num_layers
         dt = self.dtype
