@@ -11,6 +11,7 @@ it forever). ``destroy_process_group`` removes the hook.
 """
 import datetime
 import sys
+import time
 import traceback
 
 from .work import _seconds
@@ -90,6 +91,10 @@ def _abort_on_uncaught_exception(exc_type, exc, tb):
         sys.stderr.write(f"tinydl.distributed: rank {impl.rank} of {impl.size} raised "
                          f"{exc_type.__name__}; aborting every rank (MPI_Abort)\n")
         sys.stderr.flush()
+        sys.stdout.flush()
+        # MPI_Abort makes the launcher kill every process at once; a moment's pause lets it
+        # forward what this rank just wrote, so the user sees why the job stopped.
+        time.sleep(0.5)
         impl.abort(1)
 
 
