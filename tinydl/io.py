@@ -461,6 +461,8 @@ def _flatten(obj, prefix, arrays):
     if isinstance(obj, dict):
         out = {}
         for k, v in obj.items():
+            if isinstance(k, int) and not isinstance(k, bool):
+                k = str(k)  # an optimizer state_dict's parameter indices; load_state_dict takes either
             if not isinstance(k, str):
                 raise TypeError(f"checkpoint: dict keys must be strings, got {k!r} at {prefix}")
             out[k] = _flatten(v, f"{prefix}/{k}", arrays)
