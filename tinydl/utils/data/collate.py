@@ -3,7 +3,7 @@
 - Tensors are stacked along a new first dimension; NumPy arrays too (as Tensors, dtype kept);
 - Python floats become a float64 Tensor, ints an int64 one, bools a bool one; NumPy scalars keep
   their dtype;
-- strings and bytes stay a list;
+- strings and bytes are returned as the batch holds them (a list, or a tuple for a column);
 - dicts (any Mapping) are collated key by key, namedtuples field by field; other sequences are
   transposed and collated position by position: a tuple sample gives a *list* of batches.
 
@@ -61,12 +61,12 @@ def default_collate(batch):
         except TypeError:
             return merged
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # a namedtuple
-        return type(elem)(*(default_collate(list(s)) for s in zip(*batch)))
+        return type(elem)(*(default_collate(s) for s in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
         size = len(elem)
         if any(len(b) != size for b in batch):
             raise RuntimeError("each element in list of batch should be of equal size")
-        columns = [default_collate(list(s)) for s in zip(*batch)]
+        columns = [default_collate(s) for s in zip(*batch)]  # each column a tuple, as PyTorch passes it
         if isinstance(elem, tuple):
             return columns  # PyTorch returns a list here (backwards compatibility)
         try:
