@@ -88,7 +88,7 @@ def encode(obj):
                         "tensors, numpy arrays, numbers, strings, None and lists/tuples/dicts/OrderedDicts of them "
                         "(nothing is pickled)")
 
-    return walk(obj, "the top level"), arrays
+    return walk(obj, "obj"), arrays
 
 
 def decode(tree, arrays, label, place):

@@ -46,7 +46,7 @@ def _plain_array(name, value):
     dt = value.dtype.newbyteorder("=") if value.dtype.byteorder not in ("=", "|") else value.dtype
     if dt not in _CODES:
         raise TypeError(f"safetensors.save: {name!r} has dtype {value.dtype}, which safetensors cannot hold")
-    return np.ascontiguousarray(value, dtype=dt.newbyteorder("<"))
+    return np.array(value, dtype=dt.newbyteorder("<"), order="C", copy=None)  # 0-d stays 0-d
 
 
 def save(tensor_dict, metadata=None):
