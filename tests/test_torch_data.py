@@ -274,3 +274,11 @@ def test_persistent_workers_serve_several_epochs():
     assert len(pids) == 2  # the same two processes every epoch
     next(iter(dl))  # an epoch abandoned after one batch ...
     assert len(list(dl)) == 3  # ... does not disturb the next
+
+
+def test_unimplemented_pytorch_names_raise_not_implemented():
+    import tinydl.utils.data as tud
+    with pytest.raises(NotImplementedError, match="WeightedRandomSampler is not implemented"):
+        tud.WeightedRandomSampler
+    with pytest.raises(AttributeError):
+        tud.NoSuchThing

@@ -271,3 +271,10 @@ def test_scheduler_errors_are_pytorchs():
         s = lr_scheduler.StepLR(_sched_opt(), step_size=2, gamma=0.5)
         s.step(4)  # the closed form
     assert s.get_last_lr() == [0.025, 0.25]
+
+
+def test_unimplemented_pytorch_names_raise_not_implemented():
+    with pytest.raises(NotImplementedError, match="torch.optim.NAdam is not implemented"):
+        optim.NAdam
+    with pytest.raises(NotImplementedError, match="CyclicLR is not implemented"):
+        lr_scheduler.CyclicLR

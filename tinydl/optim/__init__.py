@@ -25,3 +25,13 @@ __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_schedu
            "LinearLR", "SequentialLR", "OneCycleLR", "ReduceLROnPlateau",
            "LearningRateSchedule", "ExponentialDecay", "CosineDecay", "PiecewiseConstantDecay",
            "clip_grad_norm_", "clip_grad_value_"]
+
+_NOT_IMPLEMENTED = ("Adadelta", "Adamax", "NAdam", "RAdam", "ASGD", "LBFGS", "Rprop", "SparseAdam", "Adafactor",
+                    "Muon")
+
+
+def __getattr__(name):
+    if name in _NOT_IMPLEMENTED:
+        raise NotImplementedError(f"torch.optim.{name} is not implemented in tinydl; implemented: "
+                                  "SGD, Adam, AdamW, RMSprop, Adagrad")
+    raise AttributeError(f"module 'tinydl.optim' has no attribute {name!r}")

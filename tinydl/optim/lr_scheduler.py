@@ -469,3 +469,14 @@ class ReduceLROnPlateau(LRScheduler):
     def load_state_dict(self, state_dict):
         self.__dict__.update(state_dict)
         self._init_is_better(self.mode, self.threshold, self.threshold_mode)
+
+
+_NOT_IMPLEMENTED = ("MultiplicativeLR", "ConstantLR", "PolynomialLR", "CyclicLR", "CosineAnnealingWarmRestarts",
+                    "ChainedScheduler", "SWALR")
+
+
+def __getattr__(name):
+    if name in _NOT_IMPLEMENTED:
+        raise NotImplementedError(f"torch.optim.lr_scheduler.{name} is not implemented in tinydl; implemented: "
+                                  f"{', '.join(__all__)}")
+    raise AttributeError(f"module 'tinydl.optim.lr_scheduler' has no attribute {name!r}")

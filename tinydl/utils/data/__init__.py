@@ -22,3 +22,13 @@ __all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDatas
            "random_split", "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
            "BatchSampler", "DistributedSampler", "default_collate", "default_convert", "DataLoader",
            "WorkerInfo", "get_worker_info"]
+
+_NOT_IMPLEMENTED = ("WeightedRandomSampler", "StackDataset",
+                    "DFIterDataPipe", "IterDataPipe", "MapDataPipe")
+
+
+def __getattr__(name):
+    if name in _NOT_IMPLEMENTED:
+        raise NotImplementedError(f"torch.utils.data.{name} is not implemented in tinydl; implemented: "
+                                  f"{', '.join(__all__)}")
+    raise AttributeError(f"module 'tinydl.utils.data' has no attribute {name!r}")
