@@ -278,3 +278,15 @@ def test_unimplemented_pytorch_names_raise_not_implemented():
         optim.NAdam
     with pytest.raises(NotImplementedError, match="CyclicLR is not implemented"):
         lr_scheduler.CyclicLR
+
+
+def test_a_state_dict_in_tinydls_earlier_layout_still_loads():
+    w = Tensor(np.ones(2), requires_grad=True)
+    old = {"optimizer": "Adam", "iterations": 3,
+           "param_groups": [{"lr": 0.01, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.0,
+                             "amsgrad": False, "num_params": 1}],
+           "state": [{"step": 3, "exp_avg": np.full(2, 0.1), "exp_avg_sq": np.full(2, 0.01)}]}
+    opt = optim.Adam([w])
+    opt.load_state_dict(old)
+    assert opt.iterations == 3 and opt.param_groups[0]["lr"] == 0.01
+    assert opt.state[w]["step"].item() == 3.0 and opt.state[w]["exp_avg"].tolist() == [0.1, 0.1]

@@ -274,3 +274,44 @@ def test_hostile_safetensors_headers_are_refused(tmp_path, blob, message):
         st.load_file(tmp_path / "bad.safetensors")
     with pytest.raises(CheckpointError, match=message):
         st.load(blob)
+
+
+def test_reads_pytorch_files_from_open_file_objects():
+    for name in ("state_dict.pt", "state_dict_legacy.pt"):
+        with open(os.path.join(IO_DIR, name), "rb") as f:
+            sd = tinydl.load(io.BytesIO(f.read()))
+        assert np.array_equal(sd["linear.weight"].numpy(), EXPECTED["linear.weight"])
+
+
+from hypothesis import given, strategies as hs  # noqa: E402
+
+_leaves = hs.one_of(hs.none(), hs.booleans(), hs.integers(-2 ** 70, 2 ** 70), hs.floats(allow_nan=False),
+                    hs.text(max_size=5),
+                    hs.builds(lambda n, d: np.arange(n).astype(d), hs.integers(0, 4),
+                              hs.sampled_from([np.float32, np.int64, np.uint8, np.bool_, np.complex64])),
+                    hs.builds(lambda n: Tensor(np.linspace(0, 1, n, dtype=np.float32)), hs.integers(1, 4)))
+_trees = hs.recursive(_leaves, lambda kids: hs.one_of(
+    hs.lists(kids, max_size=3), hs.tuples(kids, kids),
+    hs.dictionaries(hs.one_of(hs.text(max_size=3), hs.integers(-5, 5)), kids, max_size=3),
+    hs.builds(lambda d: collections.OrderedDict(sorted(d.items())), hs.dictionaries(hs.text(max_size=3), kids,
+                                                                                     max_size=3))), max_leaves=8)
+
+
+def _same(a, b):
+    if isinstance(a, Tensor):
+        return isinstance(b, Tensor) and a.dtype == b.dtype and np.array_equal(a.numpy(), b.numpy())
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.dtype == b.dtype and np.array_equal(a, b)
+    if isinstance(a, dict):
+        return type(a) is type(b) and list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return type(a) is type(b) and a == b
+
+
+@given(_trees)
+def test_save_load_round_trips_any_nested_container(obj):
+    buf = io.BytesIO()
+    tinydl.save(obj, buf)
+    buf.seek(0)
+    assert _same(obj, tinydl.load(buf))

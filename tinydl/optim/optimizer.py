@@ -225,6 +225,12 @@ class Optimizer:
         if state_dict.get("optimizer", name) != name:  # a tag tinydl.keras adds; PyTorch's dicts have none
             raise ValueError(f"{name}.load_state_dict: this state is from {state_dict['optimizer']}, not {name}")
         groups, states = state_dict["param_groups"], state_dict["state"]
+        if isinstance(states, list):  # tinydl's layout before PyTorch's: per-parameter list, "num_params"
+            groups, start = [dict(g) for g in groups], 0
+            for g in groups:
+                g["params"] = list(range(start, start + int(g.pop("num_params"))))
+                start += len(g["params"])
+            states = {i: s for i, s in enumerate(states) if s}
         if len(groups) != len(self.param_groups):
             raise ValueError(f"{name}.load_state_dict: loaded state dict has a different number of parameter "
                              f"groups ({len(groups)}) than this optimizer ({len(self.param_groups)})")

@@ -114,7 +114,11 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
                 f.seek(start)
         return native.load(f, place)
     if pt_reader.is_legacy(head):
-        data = f.read() if hasattr(f, "read") else open(f, "rb").read()
+        if hasattr(f, "read"):
+            data = f.read()
+        else:
+            with open(f, "rb") as fh:
+                data = fh.read()
         obj, _ = pt_reader.load_legacy(data, label, _pt_maker(place, map_location))
         return obj
     if len(head) >= 9 and head[8:9] == b"{":
