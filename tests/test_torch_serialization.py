@@ -315,3 +315,11 @@ def test_save_load_round_trips_any_nested_container(obj):
     tinydl.save(obj, buf)
     buf.seek(0)
     assert _same(obj, tinydl.load(buf))
+
+
+def test_pytorchs_tar_format_raises_not_implemented(tmp_path):
+    import tarfile
+    with tarfile.open(tmp_path / "old.pt", "w") as tar:
+        tar.add(os.path.join(IO_DIR, "expected.json"), arcname="sys_info")
+    with pytest.raises(NotImplementedError, match="tar format"):
+        tinydl.load(tmp_path / "old.pt")

@@ -75,11 +75,11 @@ def _placer(map_location, label):
 def _head(f):
     if hasattr(f, "read"):
         start = f.tell()
-        head = f.read(16)
+        head = f.read(512)
         f.seek(start)
         return head
     with open(f, "rb") as fh:
-        return fh.read(16)
+        return fh.read(512)
 
 
 def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=None, **pickle_load_args):
@@ -113,6 +113,9 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
             if hasattr(f, "seek"):
                 f.seek(start)
         return native.load(f, place)
+    if len(head) >= 262 and head[257:262] == b"ustar":
+        raise NotImplementedError(f"tinydl.load: {label} is in PyTorch's tar format (PyTorch before 0.4), "
+                                  "which tinydl does not read; re-save it with a recent PyTorch")
     if pt_reader.is_legacy(head):
         if hasattr(f, "read"):
             data = f.read()
