@@ -130,6 +130,7 @@ def test_reads_a_pytorch_state_dict_with_dtypes_strides_and_shared_storage(name)
         item = t.dtype.itemsize
         if t.numpy().size > 1 and META["dtypes"][key] != "bfloat16":
             assert tuple(s // item for s in t.numpy().strides) == tuple(META["strides"][key]), key
+    assert all(t.numpy().flags.writeable for t in sd.values())  # loaded weights can be trained in place
     # "transposed", "tied_a" and "row" are views of one storage, as in PyTorch
     assert np.shares_memory(sd["transposed"].numpy(), sd["tied_a"].numpy())
     assert np.shares_memory(sd["row"].numpy(), sd["tied_a"].numpy())

@@ -33,11 +33,9 @@ import zipfile
 
 import numpy as np
 
-from ..io import CheckpointError
+from ..io import _DEFLATE_MAX_RATIO, _READ_CHUNK, CheckpointError
 
 MAX_PICKLE_BYTES = 16 << 20   # the pickle of a state_dict with thousands of tensors is well under 1 MB
-_DEFLATE_MAX_RATIO = 1032     # deflate cannot expand its input more than about 1032 : 1
-_READ_CHUNK = 16 << 20
 _LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 
 _STORAGE_DTYPES = {
@@ -184,14 +182,15 @@ def _itemsize(dtype):
 
 
 def _finish_storage(raw, dtype, big_endian):
-    """Raw bytes -> a writable 1-D array of the storage's elements (bfloat16 widened to float32)."""
+    """A bytearray -> a writable 1-D array of the storage's elements, without a copy when the bytes
+    are already in this machine's order (bfloat16 widened to float32)."""
     if isinstance(dtype, str):  # bfloat16: the high half of a float32
         halves = np.frombuffer(raw, dtype=">u2" if big_endian else "<u2").astype(np.uint32)
         return (halves << 16).view(np.float32)
-    dt = np.dtype(dtype)
-    if big_endian and dt.itemsize > 1:
-        dt = dt.newbyteorder(">")
-    return np.frombuffer(raw, dtype=dt).astype(np.dtype(dtype).newbyteorder("="), copy=True)
+    stored = np.dtype(dtype).newbyteorder(">" if big_endian else "<")
+    if stored.isnative or stored.itemsize == 1:
+        return np.frombuffer(raw, dtype=np.dtype(dtype))
+    return np.frombuffer(raw, dtype=stored).astype(np.dtype(dtype))
 
 
 def _materialize(pending, label):
@@ -281,7 +280,7 @@ def _read_exactly(archive, info, label):
             done += len(chunk)
         if f.read(1):
             raise CheckpointError(f"{label}: member {info.filename!r} holds more than it declares", label)
-    return bytes(out)
+    return out
 
 
 def load_zip(archive, label, make):
@@ -294,7 +293,7 @@ def load_zip(archive, label, make):
     big_endian = False
     if prefix + "byteorder" in infos:
         _check_member(infos[prefix + "byteorder"], 16, label)
-        order = _read_exactly(archive, infos[prefix + "byteorder"], label).decode("ascii", "replace").strip()
+        order = bytes(_read_exactly(archive, infos[prefix + "byteorder"], label)).decode("ascii", "replace").strip()
         if order not in ("little", "big"):
             raise CheckpointError(f"{label}: unknown byteorder {order!r}", label)
         big_endian = order == "big"
@@ -318,7 +317,7 @@ def load_zip(archive, label, make):
         storages[key] = s
         return s
 
-    obj = _unpickle(_read_exactly(archive, infos[pkl[0]], label), label, load_storage)
+    obj = _unpickle(bytes(_read_exactly(archive, infos[pkl[0]], label)), label, load_storage)
     return _replace_pending(obj, make, label), storages
 
 
@@ -381,7 +380,7 @@ def load_legacy(data, label, make):
             raise CheckpointError(f"{label}: storage {key!r} declares {count} elements, the object "
                                   f"{s.numel}, and the file has {len(data) - offset - 8} bytes left; "
                                   "the file is corrupted", label)
-        s.array = _finish_storage(data[offset + 8:offset + 8 + nbytes], s.dtype, big_endian)
+        s.array = _finish_storage(bytearray(data[offset + 8:offset + 8 + nbytes]), s.dtype, big_endian)
         offset += 8 + nbytes
     return _replace_pending(obj, make, label), storages
 
