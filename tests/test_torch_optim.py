@@ -290,3 +290,24 @@ def test_a_state_dict_in_tinydls_earlier_layout_still_loads():
     opt.load_state_dict(old)
     assert opt.iterations == 3 and opt.param_groups[0]["lr"] == 0.01
     assert opt.state[w]["step"].item() == 3.0 and opt.state[w]["exp_avg"].tolist() == [0.1, 0.1]
+
+
+def test_a_custom_optimizer_written_as_in_pytorch():
+    class PlainSGD(optim.Optimizer):
+        def __init__(self, params, lr=0.1):
+            super().__init__(params, dict(lr=lr))
+
+        def step(self, closure=None):
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    self.state[p]["calls"] = self.state[p].get("calls", 0) + 1  # state is a defaultdict
+                    p.data -= group["lr"] * p.grad.data
+
+    w = Tensor(np.array([1.0, -1.0]), requires_grad=True)
+    opt = PlainSGD([w], lr=0.5)
+    (w * w).sum().backward()
+    opt.step()
+    assert w.tolist() == [0.0, 0.0] and opt.state[w]["calls"] == 1
+    assert opt.state_dict()["state"] == {0: {"calls": 1}}

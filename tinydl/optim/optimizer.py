@@ -14,6 +14,8 @@ saved here loads in PyTorch. Two tinydl additions: ``lr`` may be a callable of t
 Keras-style schedule, evaluated at ``optimizer.iterations``), and ``clipnorm``/``clipvalue``
 clip copies of the gradients before the update (the Keras facade uses them).
 """
+import collections
+
 import numpy as np
 
 from ..core.grad_mode import enable_grad
@@ -60,7 +62,7 @@ class Optimizer:
         self.clipvalue = None if clipvalue is None else float(clipvalue)
         self.iterations = 0
         self.param_groups = []
-        self.state = {}  # parameter Tensor -> its state dict (created on its first update)
+        self.state = collections.defaultdict(dict)  # parameter Tensor -> its state (PyTorch's defaultdict)
         if isinstance(params, Tensor):
             raise TypeError(f"params argument given to the optimizer should be an iterable of Tensors or "
                             f"dicts, but got {type(params).__name__}")
@@ -242,7 +244,7 @@ class Optimizer:
                                  f"{len(g['params'])} parameters in the state, {len(mine['params'])} here)")
             for saved_id, p in zip(g["params"], mine["params"]):
                 id_to_param[int(saved_id)] = p
-        new_state = {}
+        new_state = collections.defaultdict(dict)
         for key, entries in states.items():
             try:
                 p = id_to_param[int(key)]
