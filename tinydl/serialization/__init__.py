@@ -68,7 +68,10 @@ def _placer(map_location, label):
             if not gpu_available():
                 raise RuntimeError(f"{label}: attempting to load a tensor onto a CUDA device ({saved}) but no GPU "
                                    "is available; pass map_location='cpu'")
-        return Tensor(array, requires_grad=requires_grad, device=device)
+        grad = requires_grad and array.dtype.kind in "fc"
+        if device == "cpu":  # wrapped as it is: PyTorch's strides and shared storages are kept
+            return Tensor._wrap(array, grad)
+        return Tensor(array, requires_grad=grad, device=device)
     return place
 
 

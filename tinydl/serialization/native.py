@@ -28,6 +28,7 @@ import collections
 
 import numpy as np
 
+from ..backends import is_gpu_array
 from ..core.tensor import Tensor
 from ..io import CheckpointError, load_state, save_state, write_state
 
@@ -48,8 +49,10 @@ def encode(obj):
             return x
         if isinstance(x, Tensor):
             name = f"t{len(arrays)}"
-            arrays[name] = x.numpy() if x.device == "cpu" else x.data.get()
-            return {"$": "tensor", "array": name, "requires_grad": bool(x.requires_grad), "device": x.device}
+            on_gpu = is_gpu_array(x.data)
+            arrays[name] = x.data.get() if on_gpu else np.asarray(x.data)
+            return {"$": "tensor", "array": name, "requires_grad": bool(x.requires_grad),
+                    "device": "gpu" if on_gpu else "cpu"}
         if isinstance(x, np.ndarray):
             if x.dtype.kind not in "biufc":
                 raise TypeError(f"tinydl.save: the numpy array at {where} has dtype {x.dtype}; only numeric "

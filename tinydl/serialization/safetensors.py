@@ -25,6 +25,8 @@ import struct
 
 import numpy as np
 
+from ..backends import is_gpu_array
+from ..core.tensor import Tensor
 from ..io import CheckpointError, atomic_write
 
 __all__ = ["save_file", "load_file", "save", "load", "MAX_HEADER_BYTES"]
@@ -39,8 +41,8 @@ _BF16 = "BF16"
 
 
 def _plain_array(name, value):
-    if hasattr(value, "numpy") and not isinstance(value, np.ndarray):  # a tinydl Tensor
-        value = value.numpy() if getattr(value, "device", "cpu") == "cpu" else value.data.get()
+    if isinstance(value, Tensor):
+        value = value.data.get() if is_gpu_array(value.data) else np.asarray(value.data)
     if not isinstance(value, np.ndarray):
         raise TypeError(f"safetensors.save: {name!r} is a {type(value).__name__}, expected a numpy array or Tensor")
     dt = value.dtype.newbyteorder("=") if value.dtype.byteorder not in ("=", "|") else value.dtype

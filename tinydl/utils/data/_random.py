@@ -7,13 +7,12 @@ seeded shuffle or split is reproducible in tinydl but not the same permutation P
 """
 import numpy as np
 
+from ...data.loader import as_rng
+
 
 def numpy_rng(generator, owner):
-    if generator is None:
-        from ...core.random import get_rng
-        return get_rng()
-    if isinstance(generator, np.random.Generator):
-        return generator
+    if generator is None or isinstance(generator, np.random.Generator):
+        return as_rng(generator)  # tinydl.data's rule: None is tinydl's shared generator
     rng = getattr(generator, "_rng", None)
     if isinstance(rng, np.random.Generator):
         return rng

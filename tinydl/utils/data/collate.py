@@ -27,7 +27,7 @@ _BAD = ("default_collate: batch must contain tensors, numpy arrays, numbers, dic
 def _as_tensor(array, what):
     if array.dtype.kind not in "biufc":
         raise TypeError(_BAD.format(f"a numpy array of dtype {array.dtype} ({what})"))
-    return Tensor(np.ascontiguousarray(array))
+    return Tensor._wrap(np.ascontiguousarray(array))  # a CPU tensor, dtype kept (PyTorch's as_tensor)
 
 
 def default_collate(batch):
@@ -47,11 +47,11 @@ def default_collate(batch):
     if isinstance(elem, (np.bool_, np.number)):
         return _as_tensor(np.array(batch, dtype=elem.dtype), "scalars")
     if isinstance(elem, bool):
-        return Tensor(np.array(batch, dtype=np.bool_))
+        return Tensor._wrap(np.array(batch, dtype=np.bool_))
     if isinstance(elem, float):
-        return Tensor(np.array(batch, dtype=np.float64))
+        return Tensor._wrap(np.array(batch, dtype=np.float64))
     if isinstance(elem, int):
-        return Tensor(np.array(batch, dtype=np.int64))
+        return Tensor._wrap(np.array(batch, dtype=np.int64))
     if isinstance(elem, (str, bytes)):
         return batch
     if isinstance(elem, collections.abc.Mapping):
@@ -82,9 +82,9 @@ def default_convert(data):
     if isinstance(data, Tensor):
         return data
     if isinstance(data, np.ndarray):
-        return Tensor(data) if data.dtype.kind in "biufc" else data
+        return Tensor._wrap(data) if data.dtype.kind in "biufc" else data
     if isinstance(data, (np.bool_, np.number)):
-        return Tensor(np.asarray(data))
+        return Tensor._wrap(np.asarray(data))
     if isinstance(data, collections.abc.Mapping):
         converted = {k: default_convert(v) for k, v in data.items()}
         try:
