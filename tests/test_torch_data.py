@@ -282,3 +282,21 @@ def test_unimplemented_pytorch_names_raise_not_implemented():
         tud.WeightedRandomSampler
     with pytest.raises(AttributeError):
         tud.NoSuchThing
+
+
+class _Slow(Dataset):
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        import time
+        time.sleep(30)
+        return i
+
+
+def test_timeout_raises_and_stops_the_workers():
+    import time
+    start = time.monotonic()
+    with pytest.raises(RuntimeError, match=r"DataLoader timed out after 0.5 seconds"):
+        next(iter(DataLoader(_Slow(), num_workers=1, timeout=0.5)))
+    assert time.monotonic() - start < 10

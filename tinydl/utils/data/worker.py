@@ -206,7 +206,7 @@ class MultiProcessIterator:
                     raise RuntimeError(f"DataLoader worker (pid(s) {pids}) exited unexpectedly "
                                        f"(exit code(s) {codes})") from None
                 if self._timeout > 0 and time.monotonic() - start >= self._timeout:
-                    self._shutdown()
+                    self._shutdown(force=True)  # the workers are stuck: do not wait for them
                     raise RuntimeError(f"DataLoader timed out after {self._timeout} seconds") from None
 
     def __iter__(self):
@@ -249,7 +249,7 @@ class MultiProcessIterator:
             data.reraise()
         return data
 
-    def _shutdown(self):
+    def _shutdown(self, force=False):
         if self._shut:
             return
         self._shut = True
@@ -259,7 +259,7 @@ class MultiProcessIterator:
             except (OSError, ValueError):
                 pass
         for w in self._workers:
-            w.join(timeout=5)
+            w.join(timeout=0 if force else 5)
             if w.is_alive():
                 w.terminate()
                 w.join(timeout=1)
