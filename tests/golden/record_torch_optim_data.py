@@ -4,11 +4,12 @@ serialized files, for tests/test_torch_optim.py, test_torch_data.py and test_tor
 Run from the repository root under PyTorch (``pip install ".[oracle]"``; safetensors too):
     python tests/golden/record_torch_optim_data.py
 Writes tests/golden/torch_optim.{json,npz}, torch_data.json and tests/golden/torch_io/*.
-Deterministic: inputs come from NumPy with fixed seeds and are stored beside the results.
+Deterministic: inputs come from NumPy (or torch's generator) with fixed seeds and are stored beside
+the results. One exception: PyTorch's legacy format names storages by memory address, so
+state_dict_legacy.pt changes its storage keys (not its content) on every run.
 """
 import collections
 import json
-import math
 import os
 
 import numpy as np
@@ -240,5 +241,4 @@ def main():
 
 
 if __name__ == "__main__":
-    assert not math.isnan(0.0)
     main()
