@@ -211,7 +211,8 @@ def test_checkpoint_round_trip_in_process(tmp_path):
     assert tinydl.core.random.get_rng_state() == rng_state
     assert _same(a, b) and b.optimizer.iterations == a.optimizer.iterations
     sa, sb = a.optimizer.state_dict(), b.optimizer.state_dict()
-    for s1, s2 in zip(sa["state"], sb["state"]):
+    assert sa["state"].keys() == sb["state"].keys()
+    for s1, s2 in zip(sa["state"].values(), sb["state"].values()):
         assert s1.keys() == s2.keys()
         for k in s1:
             np.testing.assert_array_equal(s1[k], s2[k])

@@ -91,7 +91,9 @@ def test_dataloader_takes_a_sampler():
         DataLoader(x, batch_size=2, sampler=s, shuffle=True)
 
 
-def test_pytorch_data_api_names_not_yet_implemented_raise():
+def test_distributed_sampler_feeds_the_pytorch_style_loader():
+    import tinydl
     import tinydl.utils.data as tud
-    with pytest.raises(NotImplementedError, match="DataLoader"):
-        tud.DataLoader
+    ds = tud.TensorDataset(tinydl.Tensor(np.arange(10)))
+    dl = tud.DataLoader(ds, batch_size=2, sampler=DistributedSampler(ds, num_replicas=3, rank=2, shuffle=False))
+    assert [b.tolist() for (b,) in dl] == [[2, 5], [8, 1]]

@@ -10,7 +10,9 @@ MODULES = ["tinydl", "tinydl.core.tensor", "tinydl.core.functional", "tinydl.cor
            "tinydl.core.random", "tinydl.backends", "tinydl.testing", "tinydl.testing.strategies",
            "tinydl.nn", "tinydl.nn.module", "tinydl.nn.functional", "tinydl.nn.losses", "tinydl.nn.init",
            "tinydl.keras.graph", "tinydl.keras.models",
-           "tinydl.utils.data.distributed",
+           "tinydl.utils.data.distributed", "tinydl.utils.data.dataset", "tinydl.utils.data.sampler",
+           "tinydl.utils.data.collate", "tinydl.utils.data.dataloader",
+           "tinydl.optim", "tinydl.optim.optimizers", "tinydl.optim.lr_scheduler", "tinydl.optim.schedules",
            "tinydl.nn.reparam", "tinydl.finetune.lora"]
 
 

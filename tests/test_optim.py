@@ -119,7 +119,7 @@ def test_float32_params_stay_float32(case):
     make, ref = CASES[case]
     p, opt = quadratic_steps(make, np.float32)
     assert p.dtype == np.float32
-    for state in opt.state:
+    for state in opt.state.values():
         for name, value in state.items():
             assert not hasattr(value, "dtype") or value.dtype == np.float32, name
     np.testing.assert_allclose(p.numpy(), ref(), rtol=1e-4, atol=1e-5)
@@ -137,7 +137,7 @@ def test_skips_params_without_grad():
     opt = Adam([a, b], lr=0.1)
     (a * a).sum().backward()
     opt.step()
-    assert b.tolist() == [3.0] and opt.state[1] == {}
+    assert b.tolist() == [3.0] and not opt.state.get(b)
     assert a.tolist() != [1.0, 2.0]
 
 
@@ -171,8 +171,10 @@ def test_bad_params_are_rejected():
         SGD([])
     with pytest.raises(ValueError, match="more than one"):
         SGD([{"params": [a]}, {"params": [a]}])
-    with pytest.raises(ValueError, match="unknown setting"):
-        SGD([{"params": [a], "betas": (0.9, 0.9)}])
+    # as in PyTorch, extra keys in a group are kept (e.g. a name for logging)
+    assert SGD([{"params": [a], "name": "head"}]).param_groups[0]["name"] == "head"
+    with pytest.raises(TypeError, match="ordered collections"):
+        SGD({a})
     with pytest.raises(TypeError, match="Tensors"):
         SGD([np.zeros(2)])
     with pytest.raises(ValueError, match="lr"):
@@ -325,17 +327,18 @@ def test_scheduler_state_dict_round_trip():
 # ---- saving and loading optimizer state -------------------------------------------------------------
 
 def _to_npz_and_back(sd):
-    """Save as .npz (no pickle): arrays under their own keys, everything else as JSON."""
-    arrays, state = {}, []
-    for i, s in enumerate(sd["state"]):
+    """Save as .npz (no pickle): state Tensors as arrays under their own keys, everything else as
+    JSON (whose keys come back as strings, which load_state_dict accepts)."""
+    arrays, state = {}, {}
+    for i, s in sd["state"].items():
         entry = {}
         for k, v in s.items():
-            if isinstance(v, np.ndarray):
-                arrays[f"{i}/{k}"] = v
+            if isinstance(v, Tensor):
+                arrays[f"{i}/{k}"] = v.numpy()
             else:
                 assert isinstance(v, (int, float, str, bool)), (k, type(v))
                 entry[k] = v
-        state.append(entry)
+        state[i] = entry
     meta = json.dumps({**sd, "state": state})  # fails if anything is not JSON-able
     buf = io.BytesIO()
     np.savez(buf, **arrays)
@@ -344,7 +347,7 @@ def _to_npz_and_back(sd):
     out = json.loads(meta)
     for key in loaded.files:
         i, k = key.split("/")
-        out["state"][int(i)][k] = loaded[key]
+        out["state"][i][k] = loaded[key]
     return out
 
 
@@ -375,10 +378,10 @@ def test_state_dict_round_trip_is_bit_exact(case):
     sd = opt.state_dict()
     saved_params = [p.numpy().copy() for p in straight]
     saved = _to_npz_and_back(sd)
-    snapshot = {k: v.copy() for k, v in sd["state"][0].items() if isinstance(v, np.ndarray)}
+    snapshot = {k: v.numpy().copy() for k, v in sd["state"][0].items() if isinstance(v, Tensor)}
     train(straight, opt, 2)  # the uninterrupted run
     for k, v in snapshot.items():  # the state dict holds copies, not views of live buffers
-        assert np.array_equal(sd["state"][0][k], v)
+        assert np.array_equal(sd["state"][0][k].numpy(), v)
 
     resumed = [Tensor(w0.copy(), requires_grad=True), Tensor(b0.copy(), requires_grad=True)]
     opt2 = make(resumed)
@@ -387,7 +390,8 @@ def test_state_dict_round_trip_is_bit_exact(case):
         for p, saved_p in zip(resumed, saved_params):
             p.copy_(saved_p)
     opt2.load_state_dict(saved)
-    assert opt2.iterations == 3
+    # the step counter is state only for a callable lr (PyTorch's layout has no such entry)
+    assert opt2.iterations == (3 if case.endswith("schedule") else 1)
     train(resumed, opt2, 2)
     for p, q in zip(resumed, straight):
         assert p.dtype == np.float32
@@ -404,13 +408,11 @@ def test_load_state_dict_rejects_mismatches():
     wrong_shape = Adam([Tensor(np.ones((3, 2)), requires_grad=True), Tensor(np.ones(3), requires_grad=True)])
     with pytest.raises(ValueError, match=r"'exp_avg' of parameter 0 has shape \(2, 3\) but the parameter has shape \(3, 2\)"):
         wrong_shape.load_state_dict(sd)
-    assert wrong_shape.iterations == 0 and wrong_shape.state == [{}, {}]  # nothing changed
-    with pytest.raises(ValueError, match="but 1 in this Adam"):
+    assert wrong_shape.iterations == 0 and wrong_shape.state == {}  # nothing changed
+    with pytest.raises(ValueError, match="doesn't match the size of optimizer's group"):
         Adam([a]).load_state_dict(sd)
-    with pytest.raises(ValueError, match="param groups"):
+    with pytest.raises(ValueError, match="different number of parameter groups"):
         Adam([{"params": [a]}, {"params": [b]}]).load_state_dict(sd)
-    with pytest.raises(ValueError, match="from Adam, not SGD"):
-        SGD([a, b]).load_state_dict(sd)
 
 
 def test_state_dict_restores_group_settings():

@@ -28,6 +28,7 @@ from .core.creation import (tensor, zeros, ones, full, zeros_like, ones_like, ar
                             float32, float64, int32, int64)
 from .backends import set_backend, active_backend, use_reference
 from .model_summary import summary
+from .serialization import save, load  # torch.save / torch.load, without pickle
 
 __version__ = "0.1.0"
 

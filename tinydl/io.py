@@ -84,7 +84,49 @@ def save_state(path, arrays, meta=None):
 
     The file is written exactly at ``path`` (no extension is added). Object arrays are refused.
     """
+    clean = _encode_state(arrays, meta)
+    atomic_write(path, lambda f: _write_npz(f, clean))
+
+
+def atomic_write(path, write):
+    """Call ``write(f)`` on a temporary file beside ``path``, then rename it over ``path`` (see the
+    module docstring: fsynced, locked while written, mode kept, the old file intact on failure)."""
     path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    base = os.path.basename(path)
+    remove_stale_temporaries(directory, base)
+    mode = _mode_for(path)
+    fd, tmp = tempfile.mkstemp(prefix="." + base + ".", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            if fcntl is not None:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX)  # marks the temporary as in use
+            write(f)
+            f.flush()
+            if hasattr(os, "fchmod"):
+                os.fchmod(f.fileno(), mode)
+            os.fsync(f.fileno())
+            if os.name == "posix":  # rename while still holding the lock
+                os.replace(tmp, path)
+        if os.name != "posix":
+            os.chmod(tmp, mode)
+            os.replace(tmp, path)
+    except BaseException:  # an interrupt included: clean up, then re-raise it as itself
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_directory(directory)
+
+
+def write_state(f, arrays, meta=None):
+    """:func:`save_state`'s format written to an open binary file object (no atomic rename)."""
+    _write_npz(f, _encode_state(arrays, meta))
+
+
+def _encode_state(arrays, meta):
+    """The members of a state file: every array checked, plus the metadata (with checksums) as bytes."""
     meta = {} if meta is None else dict(meta)
     clean = {}
     for name, a in arrays.items():
@@ -102,33 +144,7 @@ def save_state(path, arrays, meta=None):
     except TypeError as exc:
         raise TypeError(f"save_state: the metadata is not JSON-serializable: {exc}") from None
     clean[META_KEY] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
-
-    directory = os.path.dirname(os.path.abspath(path))
-    base = os.path.basename(path)
-    remove_stale_temporaries(directory, base)
-    mode = _mode_for(path)
-    fd, tmp = tempfile.mkstemp(prefix="." + base + ".", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            if fcntl is not None:
-                fcntl.flock(f.fileno(), fcntl.LOCK_EX)  # marks the temporary as in use
-            _write_npz(f, clean)
-            f.flush()
-            if hasattr(os, "fchmod"):
-                os.fchmod(f.fileno(), mode)
-            os.fsync(f.fileno())
-            if os.name == "posix":  # rename while still holding the lock
-                os.replace(tmp, path)
-        if os.name != "posix":
-            os.chmod(tmp, mode)
-            os.replace(tmp, path)
-    except BaseException:  # an interrupt included: clean up, then re-raise it as itself
-        try:
-            os.remove(tmp)
-        except OSError:
-            pass
-        raise
-    _fsync_directory(directory)
+    return clean
 
 
 def _write_npz(f, arrays):
@@ -227,7 +243,7 @@ def _fsync_directory(directory):
 
 
 def load_state(path, check=None):
-    """Read a file written by :func:`save_state`: returns ``(arrays, meta)``.
+    """Read a file written by :func:`save_state` (a path or an open binary file): returns ``(arrays, meta)``.
 
     Raises :class:`CheckpointError` naming the file on any problem; never unpickles anything.
     ``check(stubs, meta)``, if given, is called after the metadata and every member's ``.npy``
@@ -235,15 +251,23 @@ def load_state(path, check=None):
     array of the declared shape and dtype (no memory), so a caller can refuse a file that does
     not fit (raising CheckpointError) before it costs memory.
     """
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise CheckpointError(f"{path}: no such file", path)
+    if hasattr(path, "read"):  # an open binary file object
+        source, path = path, getattr(path, "name", "<file object>")
+        start = source.tell()
+        head = source.read(6)
+        source.seek(start)
+    else:
+        source = path = os.fspath(path)
+        if not os.path.exists(path):
+            raise CheckpointError(f"{path}: no such file", path)
+        head = None
     try:
-        with open(path, "rb") as f:
-            head = f.read(6)
+        if head is None:
+            with open(path, "rb") as f:
+                head = f.read(6)
         if head == b"\x93NUMPY":
             raise CheckpointError(f"{path}: not a tinydl checkpoint (a single .npy array, not an .npz archive)", path)
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(source) as archive:
             members = _members(archive, path)
             if META_KEY not in members:
                 raise CheckpointError(f"{path}: not a tinydl checkpoint (no {META_KEY} entry; was it written "
@@ -461,6 +485,8 @@ def _flatten(obj, prefix, arrays):
     if isinstance(obj, dict):
         out = {}
         for k, v in obj.items():
+            if isinstance(k, int) and not isinstance(k, bool):
+                k = str(k)  # an optimizer state_dict's parameter indices; load_state_dict takes either
             if not isinstance(k, str):
                 raise TypeError(f"checkpoint: dict keys must be strings, got {k!r} at {prefix}")
             out[k] = _flatten(v, f"{prefix}/{k}", arrays)

@@ -153,9 +153,11 @@ class Optimizer:
 
     # ---- state ------------------------------------------------------------------------------
     def state_dict(self):
-        """The bound tinydl.optim optimizer's ``state_dict()`` (see tinydl.optim)."""
+        """The bound tinydl.optim optimizer's ``state_dict()`` (PyTorch's layout, see tinydl.optim)
+        with Keras's step counter ``iterations`` and the optimizer's class name (checked on load) added."""
         self._require("state_dict")
-        return self.inner.state_dict()
+        return {**self.inner.state_dict(), "iterations": self.inner.iterations,
+                "optimizer": type(self.inner).__name__}
 
     def load_state_dict(self, state):
         """Restore a state; before ``build`` it is kept and applied when the optimizer binds."""

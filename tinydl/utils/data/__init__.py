@@ -1,22 +1,34 @@
-"""tinydl.utils.data: PyTorch's ``torch.utils.data`` namespace.
+"""tinydl.utils.data: PyTorch's ``torch.utils.data``.
 
-Only ``DistributedSampler`` is here so far. tinydl's array loader is ``tinydl.data.DataLoader``
-(``DataLoader(x, y, batch_size, shuffle, ..., sampler=...)``); its signature differs from
-PyTorch's ``DataLoader(dataset, ...)``, so it is not re-exported under PyTorch's name, and
-``Dataset``/``TensorDataset``/``DataLoader`` raise NotImplementedError here until the PyTorch-style
-data API exists.
+Datasets (``Dataset``, ``IterableDataset``, ``TensorDataset``, ``Subset``, ``ConcatDataset``,
+``ChainDataset``, ``random_split``), samplers (``Sampler``, ``SequentialSampler``,
+``RandomSampler``, ``SubsetRandomSampler``, ``BatchSampler``, ``DistributedSampler``),
+``default_collate``/``default_convert``, and ``DataLoader(dataset, ...)`` with worker processes
+(``get_worker_info``). Random orders come from NumPy's generator, not PyTorch's, so a seeded
+shuffle or split differs from PyTorch's (sizes and rules are the same).
+
+tinydl's own array loader, ``tinydl.data.DataLoader(x, y, batch_size, ...)``, is a different class
+(arrays in, arrays out) used by the Keras facade.
 """
+from .collate import default_collate, default_convert
+from .dataloader import DataLoader
+from .dataset import (ChainDataset, ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset,
+                      random_split)
 from .distributed import DistributedSampler
+from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler
+from .worker import WorkerInfo, get_worker_info
 
-__all__ = ["DistributedSampler"]
+__all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "ChainDataset",
+           "random_split", "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
+           "BatchSampler", "DistributedSampler", "default_collate", "default_convert", "DataLoader",
+           "WorkerInfo", "get_worker_info"]
 
-_NOT_YET = ("Dataset", "TensorDataset", "DataLoader", "Sampler", "RandomSampler",
-            "SequentialSampler", "BatchSampler", "IterableDataset", "Subset", "random_split")
+_NOT_IMPLEMENTED = ("WeightedRandomSampler", "StackDataset",
+                    "DFIterDataPipe", "IterDataPipe", "MapDataPipe")
 
 
 def __getattr__(name):
-    if name in _NOT_YET:
-        raise NotImplementedError(
-            f"tinydl.utils.data.{name} (PyTorch's data API) is not implemented yet; use "
-            f"tinydl.data.DataLoader(x, y, batch_size=..., sampler=DistributedSampler(x)) for arrays")
+    if name in _NOT_IMPLEMENTED:
+        raise NotImplementedError(f"torch.utils.data.{name} is not implemented in tinydl; implemented: "
+                                  f"{', '.join(__all__)}")
     raise AttributeError(f"module 'tinydl.utils.data' has no attribute {name!r}")
