@@ -22,7 +22,14 @@ __all__ = ["Metric", "Mean", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy", 
            "MeanSquaredError", "MeanAbsoluteError", "RootMeanSquaredError", "Precision", "Recall",
            "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
            "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", "mean_squared_error",
-           "mean_absolute_error", "mse", "mae", "get", "resolve"]
+           "mean_absolute_error", "mse", "mae", "get", "resolve", "AUC", "F1Score", "FBetaScore"]
+
+
+def __getattr__(name):
+    # AUC, F1Score and FBetaScore live in metrics_curves (which imports Metric from here)
+    if name in ("AUC", "F1Score", "FBetaScore"):
+        return _curve_metrics()[name]
+    raise AttributeError(f"module 'tinydl.keras.metrics' has no attribute {name!r}")
 
 
 def _np(a):
@@ -266,6 +273,11 @@ _BY_NAME = {
 }
 
 
+def _curve_metrics():
+    from .metrics_curves import AUC, F1Score, FBetaScore
+    return {"auc": AUC, "AUC": AUC, "f1_score": F1Score, "F1Score": F1Score, "fbeta_score": FBetaScore}
+
+
 class _AutoAccuracy(MeanMetricWrapper):
     """``'accuracy'``: the concrete accuracy is chosen on the first batch (loss, then shapes)."""
 
@@ -302,7 +314,7 @@ def get(identifier, loss_name=None):
     if isinstance(identifier, str):
         if identifier in ("accuracy", "acc"):
             return _AutoAccuracy(identifier, loss_name)
-        cls = _BY_NAME.get(identifier)
+        cls = _BY_NAME.get(identifier) or _curve_metrics().get(identifier)
         if cls is None:
             raise ValueError(f"unknown metric {identifier!r}; known: "
                              f"{sorted(['accuracy', 'acc'] + list(_BY_NAME))}")
