@@ -53,6 +53,7 @@ class GaussianNoise(Layer):
         self.stddev = float(V.real(V.owner(self), "stddev", stddev, 0))
         self.seed = seed
         self._rng = None if seed is None else np.random.default_rng(seed)
+        self.training = False  # inference unless fit or training=True, as Keras (see preprocessing_image)
 
     def forward(self, x, training=None):
         x = T._t(x)

@@ -102,6 +102,9 @@ class _Random(Layer):
         self.seed = seed
         self.data_format = layout(V.owner(self), data_format)
         self._rng = None if seed is None else np.random.default_rng(seed)
+        # Keras: a layer called on its own is in inference mode; fit (model.train()) or
+        # layer(x, training=True) turns the augmentation on.
+        self.training = False
 
     def rng(self):
         return self._rng or get_rng()
