@@ -73,6 +73,8 @@ class Layer(Module):
 
     def add_weight(self, name, shape, initializer, regularizer=None, trainable=True):
         shape = tuple(int(n) for n in shape)
+        from .config import charge
+        charge(self, name, shape, self.dtype)  # bounded memory while loading a model file
         made = init.get(initializer)(shape, self.dtype)
         # A copy: an array the initializer returns (a user's, perhaps shared by two layers) never
         # becomes the parameter itself, so training never writes into it.

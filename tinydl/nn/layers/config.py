@@ -7,6 +7,8 @@ dicts (and back in ``from_config``); plain functions (activations) by name.
 Classes are found by name in ``REGISTRY`` (filled by ``tinydl.keras`` with its layers and by
 ``register_keras_serializable``), so loading never imports arbitrary modules.
 """
+import contextlib
+import contextvars
 import inspect
 
 import numpy as np
@@ -124,3 +126,33 @@ def layer_from_config(cls, config, custom_objects=None):
     if isinstance(dtype, dict):   # Keras 3 writes a DTypePolicy
         config["dtype"] = dtype.get("config", {}).get("name", "float32")
     return cls(**{k: deserialize_value(k, v, custom_objects) for k, v in config.items()})
+
+
+# ---- the memory a model being loaded from a file may allocate --------------------------------------
+_BUDGET = contextvars.ContextVar("tinydl_weight_budget", default=None)
+
+
+class BudgetExceeded(ValueError):
+    """A configuration asks for more weight memory than its weights file holds."""
+
+
+@contextlib.contextmanager
+def weight_budget(nbytes, what):
+    """Inside: ``charge`` refuses weights beyond ``nbytes`` in total (a hostile config that
+    declares huge layers fails before allocating them)."""
+    token = _BUDGET.set([int(nbytes), what])
+    try:
+        yield
+    finally:
+        _BUDGET.reset(token)
+
+
+def charge(layer, name, shape, dtype):
+    budget = _BUDGET.get()
+    if budget is None:
+        return
+    need = int(np.prod(shape, dtype=np.float64)) * np.dtype(dtype).itemsize
+    budget[0] -= need
+    if budget[0] < 0:
+        raise BudgetExceeded(f"{budget[1]}: layer '{layer.name}' asks for weight '{name}' of shape {tuple(shape)}, "
+                             "more than the file's weights hold; the configuration does not match its weights")

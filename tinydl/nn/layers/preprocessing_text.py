@@ -132,6 +132,16 @@ class _IndexLookup(Layer):
     def call_eager(self, *args, **kwargs):
         return Module.call_eager(self, *args, **kwargs)   # string inputs are this layer's data
 
+    def get_config(self):
+        """The constructor's arguments with the current vocabulary (and idf weights) in
+        ``vocabulary`` (Keras keeps them in an asset file)."""
+        config = super().get_config()
+        if self._tokens:
+            config["vocabulary"] = list(self._tokens)
+            if self._idf is not None:
+                config["idf_weights"] = [float(v) for v in self._idf[self.num_oov_indices:]]
+        return config
+
     # ---- vocabulary
     def _specials(self):
         return ([self.mask_token] if self.mask_token is not None and self.output_mode == "int" else []) \
@@ -334,6 +344,14 @@ class TextVectorization(Layer):
 
     def call_eager(self, *args, **kwargs):
         return Module.call_eager(self, *args, **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        inner = self._lookup.get_config()
+        for key in ("vocabulary", "idf_weights"):
+            if key in inner:
+                config[key] = inner[key]
+        return config
 
     def get_vocabulary(self, include_special_tokens=True):
         return self._lookup.get_vocabulary(include_special_tokens)
