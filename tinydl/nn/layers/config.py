@@ -57,6 +57,9 @@ def serialize_value(value):
     if hasattr(value, "get_config") and not inspect.isclass(value):
         return {"class_name": registered_name(type(value)), "config": serialize_value(value.get_config())}
     if callable(value) and getattr(value, "__name__", "<lambda>") != "<lambda>":
+        for key, obj in REGISTRY.items():   # a registered function: 'package>name'
+            if obj is value and ">" in key:
+                return key
         return value.__name__
     return value   # not JSON data (a lambda, ...): kept as is; saving to a file refuses it
 
@@ -95,6 +98,8 @@ def deserialize_value(key, value, custom_objects=None):
                 resolve_class(value["class_name"], custom_objects).from_config(value["config"])
         cls = resolve_class(value["class_name"], custom_objects)
         return cls.from_config(value["config"])
+    if isinstance(value, str) and (value in REGISTRY or (custom_objects and value in custom_objects)):
+        return resolve_class(value, custom_objects)   # a registered or custom function (an activation)
     return value
 
 
