@@ -242,3 +242,20 @@ def test_constant_initializer_constraints_and_regularizers_match_keras():
     for key, reg in [("l1", regularizers.l1(0.3)), ("l2", regularizers.l2(0.2)),
                      ("l1_l2", regularizers.l1_l2(l1=0.1, l2=0.4)), ("L1L2_default", regularizers.L1L2())]:
         np.testing.assert_allclose(reg(tinydl.Tensor(w)).numpy(), G[f"regularizer/{key}"], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("fn", sorted(META["loss_functions"]))
+def test_loss_function_matches_keras(fn):
+    yt, yp = META["loss_functions"][fn]
+    got = getattr(losses, fn)(G[f"loss_input/{yt}"], tinydl.Tensor(G[f"loss_input/{yp}"]))
+    np.testing.assert_allclose(got.numpy(), G[f"loss_fn/{fn}"], rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("fn", sorted(META["metric_functions"]))
+def test_metric_function_matches_keras(fn):
+    yt, yp = META["metric_functions"][fn]
+    t, p = G[f"metric_input/{yt}"], G[f"metric_input/{yp}"]
+    if fn == "binary_accuracy":
+        t, p = t[:, None], p[:, None]
+    np.testing.assert_allclose(np.asarray(getattr(metrics, fn)(t, p), dtype=np.float64), G[f"metric_fn/{fn}"],
+                               rtol=1e-6)

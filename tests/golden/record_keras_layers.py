@@ -231,7 +231,10 @@ LOSS_CASES = {
     "logcosh": ("LogCosh", {}, "yt_reg", "yp_reg"),
     "poisson": ("Poisson", {}, "yt_pos", "yp_pos"),
     "mse_sum": ("MeanSquaredError", {"reduction": "sum"}, "yt_reg", "yp_reg"),
+    "scce": ("SparseCategoricalCrossentropy", {}, "yt_sparse", "yp_cat"),
+    "scce_logits": ("SparseCategoricalCrossentropy", {"from_logits": True}, "yt_sparse", "yp_logit"),
 }
+arrays["loss_input/yt_sparse"] = YT_CAT.argmax(-1)
 meta["losses"] = {}
 for name, (cls, kwargs, yt, yp) in LOSS_CASES.items():
     loss = getattr(keras.losses, cls)(**kwargs)
@@ -244,6 +247,21 @@ for name, (cls, kwargs, yt, yp) in LOSS_CASES.items():
     if "axis" not in kwargs:
         arrays[f"loss/{name}/weighted"] = loss(arrays[f"loss_input/{yt}"], ypv, sample_weight=SW).numpy()
     meta["losses"][name] = {"class": cls, "kwargs": kwargs, "y_true": yt, "y_pred": yp}
+
+# per-sample loss functions
+LOSS_FUNCTIONS = {"huber": ("yt_reg", "yp_reg"), "kl_divergence": ("yt_dist", "yp_cat"),
+                  "cosine_similarity": ("yt_reg", "yp_reg"), "hinge": ("yt_hinge", "yp_reg"),
+                  "squared_hinge": ("yt_hinge", "yp_reg"), "categorical_hinge": ("yt_cat", "yp_logit"),
+                  "log_cosh": ("yt_reg", "yp_reg"), "poisson": ("yt_pos", "yp_pos"),
+                  "mean_absolute_percentage_error": ("yt_pos", "yp_pos"),
+                  "mean_squared_logarithmic_error": ("yt_pos", "yp_pos"), "mean_squared_error": ("yt_reg", "yp_reg"),
+                  "mean_absolute_error": ("yt_reg", "yp_reg"), "binary_crossentropy": ("yt_bin", "yp_prob"),
+                  "categorical_crossentropy": ("yt_cat", "yp_cat"),
+                  "sparse_categorical_crossentropy": ("yt_sparse", "yp_cat")}
+meta["loss_functions"] = {}
+for fn, (yt, yp) in LOSS_FUNCTIONS.items():
+    arrays[f"loss_fn/{fn}"] = np.asarray(getattr(keras.losses, fn)(arrays[f"loss_input/{yt}"], arrays[f"loss_input/{yp}"]))
+    meta["loss_functions"][fn] = [yt, yp]
 
 # ---- metrics (two update_state calls, then result)
 YS_SCORE = rng.uniform(0, 1, size=(40,)).astype("float32")
@@ -272,7 +290,18 @@ METRIC_CASES = {
     "f1_none": ("F1Score", {}, "yf_true", "yf_pred"),
     "f1_weighted": ("F1Score", {"average": "weighted"}, "yf_true", "yf_pred"),
     "rmse": ("RootMeanSquaredError", {}, "ys_true", "ys_score"),
+    "fbeta2": ("FBetaScore", {"beta": 2.0, "average": "macro"}, "yf_true", "yf_pred"),
+    "categorical_accuracy": ("CategoricalAccuracy", {}, "yf_true", "yf_pred"),
+    "accuracy": ("Accuracy", {}, "ys_true", "ys_true_noisy"),
+    "mse_metric": ("MeanSquaredError", {}, "ys_true", "ys_score"),
+    "mae_metric": ("MeanAbsoluteError", {}, "ys_true", "ys_score"),
 }
+arrays["metric_input/ys_true_noisy"] = np.where(rng.random(40) < 0.3, 1 - YS_TRUE, YS_TRUE).astype("float32")
+METRIC_FUNCTIONS = {"binary_accuracy": ("ys_true", "ys_score"), "categorical_accuracy": ("yf_true", "yf_pred"),
+                    "sparse_categorical_accuracy": ("yk_true", "yk_pred"),
+                    "top_k_categorical_accuracy": ("yf_true", "yf_pred"),
+                    "sparse_top_k_categorical_accuracy": ("yk_true", "yk_pred")}
+meta["metric_functions"] = {}
 meta["metrics"] = {}
 for name, (cls, kwargs, yt, yp) in METRIC_CASES.items():
     m = getattr(keras.metrics, cls)(**kwargs)
@@ -286,6 +315,11 @@ for name, (cls, kwargs, yt, yp) in METRIC_CASES.items():
         m.update_state(t[half:], p[half:])
     arrays[f"metric/{name}/value"] = np.asarray(m.result())
     meta["metrics"][name] = {"class": cls, "kwargs": kwargs, "y_true": yt, "y_pred": yp}
+for fn, (yt, yp) in METRIC_FUNCTIONS.items():
+    t, p = arrays[f"metric_input/{yt}"], arrays[f"metric_input/{yp}"]
+    arrays[f"metric_fn/{fn}"] = np.asarray(getattr(keras.metrics, fn)(t[:, None] if fn == "binary_accuracy" else t,
+                                                                   p[:, None] if fn == "binary_accuracy" else p))
+    meta["metric_functions"][fn] = [yt, yp]
 
 # ---- optimizers: 6 steps on loss = sum(c * (w - target)^2) + 0.1 * sum(w^4)
 W0 = normal(5)

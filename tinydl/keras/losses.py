@@ -39,7 +39,14 @@ def _per_sample(fn, y_true, y_pred, **kw):
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
-    """Per-sample cross-entropy against integer labels."""
+    """Per-sample cross-entropy against integer labels. Probabilities (not a softmax layer's
+    output, which keeps its logits) are first divided by their sum, as Keras does: the gradient
+    then reaches every class, not only the labelled one."""
+    if not from_logits:
+        from ..nn.logits import logits_of
+        y_pred = as_tensor(y_pred)
+        if logits_of(y_pred, "softmax") is None and y_pred.ndim >= 1:
+            y_pred = y_pred / T.sum(y_pred, axis=-1, keepdims=True)
     return _per_sample(_nl.sparse_categorical_crossentropy, y_true, y_pred, from_logits=from_logits)
 
 

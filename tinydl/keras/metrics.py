@@ -43,8 +43,8 @@ def _np(a):
 def binary_accuracy(y_true, y_pred, threshold=0.5):
     y_true, y_pred = _np(y_true), _np(y_pred)
     y_true = _match_rank(y_true, y_pred)
-    hit = (y_true == (y_pred > threshold).astype(y_true.dtype))
-    return hit.mean(axis=-1) if hit.ndim > 1 else hit.astype(np.float64)
+    # element-wise, as Keras 3 (Keras 2 averaged over the last axis); the metric averages all
+    return (y_true == (y_pred > threshold).astype(y_true.dtype)).astype(np.float64)
 
 
 def categorical_accuracy(y_true, y_pred):
@@ -73,11 +73,10 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
 
 
 def accuracy(y_true, y_pred):
-    """Exact equality of values (Keras's ``Accuracy``), averaged over the last axis."""
+    """Exact equality of values (Keras's ``Accuracy``), element-wise as Keras 3."""
     y_true, y_pred = _np(y_true), _np(y_pred)
     y_true = _match_rank(y_true, y_pred)
-    hit = (y_true == y_pred)
-    return hit.mean(axis=-1) if hit.ndim > 1 else hit.astype(np.float64)
+    return (y_true == y_pred).astype(np.float64)
 
 
 def mean_squared_error(y_true, y_pred):
@@ -275,7 +274,8 @@ _BY_NAME = {
 
 def _curve_metrics():
     from .metrics_curves import AUC, F1Score, FBetaScore
-    return {"auc": AUC, "AUC": AUC, "f1_score": F1Score, "F1Score": F1Score, "fbeta_score": FBetaScore}
+    return {"auc": AUC, "AUC": AUC, "f1_score": F1Score, "F1Score": F1Score, "fbeta_score": FBetaScore,
+            "FBetaScore": FBetaScore}
 
 
 class _AutoAccuracy(MeanMetricWrapper):

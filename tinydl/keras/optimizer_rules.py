@@ -53,3 +53,30 @@ class KerasNadam(Optimizer):
         m_hat = mu_next * m / (1 - product * mu_next) + (1 - mu_t) * g / (1 - product)
         v_hat = v / (1 - b2 ** t)
         p.data -= lr * m_hat / (p.xp.sqrt(v_hat) + group["eps"])
+
+
+class KerasRMSprop(Optimizer):
+    """Keras 3's RMSprop: ``v = rho v + (1 - rho) g^2`` (centered: minus the square of the
+    running mean gradient), ``step = lr g / sqrt(v + eps)`` (epsilon inside the root, unlike
+    PyTorch's), with momentum ``buf = momentum buf + step``; ``p -= buf``."""
+
+    def __init__(self, params, lr=0.001, rho=0.9, momentum=0.0, eps=1e-7, centered=False, clipnorm=None,
+                 clipvalue=None):
+        super().__init__(params, dict(lr=lr, rho=rho, momentum=momentum, eps=eps, centered=centered),
+                         clipnorm, clipvalue)
+
+    def _update(self, p, g, state, group, lr):
+        rho = group["rho"]
+        v = self._buffer(state, "velocity", p)
+        v[...] = rho * v + (1 - rho) * g * g
+        denom = v
+        if group["centered"]:
+            avg = self._buffer(state, "average_gradient", p)
+            avg[...] = rho * avg + (1 - rho) * g
+            denom = v - avg * avg
+        step = lr * g / p.xp.sqrt(denom + group["eps"])
+        if group["momentum"] > 0:
+            buf = self._buffer(state, "momentum", p)
+            buf[...] = group["momentum"] * buf + step
+            step = buf
+        p.data -= step

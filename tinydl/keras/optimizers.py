@@ -18,8 +18,9 @@ beta_2=0.999, epsilon=1e-7, amsgrad=False)``       ``weight_decay`` is given: Ke
                                                    weights decoupled)
 ``AdamW(learning_rate=0.001, weight_decay=0.004,   ``AdamW(lr, betas, eps, weight_decay)``
 beta_1=0.9, beta_2=0.999, epsilon=1e-7)``
-``RMSprop(learning_rate=0.001, rho=0.9,            ``RMSprop(lr, alpha=rho, eps, momentum,
-momentum=0.0, epsilon=1e-7, centered=False)``      centered)``
+``RMSprop(learning_rate=0.001, rho=0.9,            Keras's own rule (``optimizer_rules``:
+momentum=0.0, epsilon=1e-7, centered=False)``      epsilon inside the square root)
+``Adagrad``, ``Adamax``, ``Nadam``                 Keras's own rules (``optimizer_rules``)
 =================================================  ==========================================
 
 Adam: Keras adds epsilon to ``sqrt(v)`` before the bias correction, tinydl after it; with
@@ -41,7 +42,7 @@ import sys
 from .. import optim as _optim
 from ..core.tensor import Tensor
 from . import schedules
-from .optimizer_rules import KerasAdagrad, KerasAdamax, KerasNadam
+from .optimizer_rules import KerasAdagrad, KerasAdamax, KerasNadam, KerasRMSprop
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "Nadam", "schedules", "get",
            "serialize", "deserialize"]
@@ -265,9 +266,10 @@ class RMSprop(Optimizer):
 
     def _make(self, params):
         h = self.hyper
-        return _optim.RMSprop(params, lr=self._learning_rate, alpha=h["rho"], eps=h["epsilon"],
-                              momentum=h["momentum"], centered=h["centered"], weight_decay=h["weight_decay"] or 0.0,
-                              clipnorm=self.clipnorm, clipvalue=self.clipvalue)
+        if h["weight_decay"]:
+            raise NotImplementedError("RMSprop: weight_decay is not supported")
+        return KerasRMSprop(params, lr=self._learning_rate, rho=h["rho"], eps=h["epsilon"], momentum=h["momentum"],
+                            centered=h["centered"], clipnorm=self.clipnorm, clipvalue=self.clipvalue)
 
 
 class Adagrad(Optimizer):
