@@ -367,3 +367,62 @@ def test_activations_finite_for_extreme_float32(name):
     assert np.all(np.isfinite(y.numpy())), y
     y.sum().backward()
     assert np.all(np.isfinite(x.grad.numpy()))
+
+
+# ------------------------------------------------------------------ name modules
+def test_name_modules_resolve_and_serialize():
+    from tinydl.keras import activations, constraints, initializers, optimizers, regularizers
+    assert activations.get("swish") is activations.swish and activations.serialize(activations.mish) == "mish"
+    assert activations.deserialize("selu") is activations.selu and activations.get(None) is activations.linear
+    init = initializers.get("GlorotUniform")
+    assert isinstance(init, initializers.GlorotUniform) and initializers.get(initializers.HeNormal).get_config() == {
+        "seed": None}
+    assert initializers.deserialize(initializers.serialize(initializers.RandomNormal(stddev=0.3))).stddev == 0.3
+    assert isinstance(initializers.get("lecun_normal"), initializers.LecunNormal)
+    assert initializers.VarianceScaling(2.0, "fan_out", "uniform")((50, 40)).std() == pytest.approx(
+        np.sqrt(2.0 / 40), rel=0.1)
+    assert regularizers.deserialize(regularizers.serialize(regularizers.l1_l2(0.1, 0.2))).l2 == 0.2
+    assert regularizers.get("l2").l2 == 0.01
+    assert isinstance(constraints.deserialize(constraints.serialize(constraints.MaxNorm(3))), constraints.MaxNorm)
+    assert isinstance(constraints.get("non_neg"), constraints.NonNeg)
+    opt = optimizers.deserialize(optimizers.serialize(optimizers.Nadam(0.01)))
+    assert isinstance(opt, optimizers.Nadam) and opt.get_config()["learning_rate"] == 0.01
+    sched = optimizers.schedules.deserialize(optimizers.schedules.serialize(optimizers.schedules.PolynomialDecay(0.1, 5)))
+    assert sched(5) == pytest.approx(0.0001)
+    from tinydl.keras.optimizers.schedules import InverseTimeDecay  # Keras's module path
+    assert InverseTimeDecay(1.0, 1, 1.0)(1) == 0.5
+    for name in ("adagrad", "adamax", "nadam", "rmsprop", "adamw"):
+        assert type(optimizers.get(name)).__name__.lower() == name
+
+
+def test_kernel_constraints_are_applied_after_each_update():
+    from tinydl.keras import constraints, optimizers
+    layer = layers.Conv1D(2, 2, kernel_constraint=constraints.NonNeg(), bias_constraint="max_norm")
+    layer(np.ones((1, 3, 2), np.float32))
+    opt = optimizers.SGD(1.0)
+    opt.apply_gradients([(np.ones(layer.kernel.shape, np.float32), layer.kernel),
+                         (np.full(layer.bias.shape, -5.0, np.float32), layer.bias)])
+    assert layer.kernel.numpy().min() >= 0
+    assert np.linalg.norm(layer.bias.numpy()) <= 2 + 1e-5
+
+
+def test_set_random_seed_repeats_draws():
+    from tinydl.keras import utils
+    utils.set_random_seed(11)
+    a = (np.random.random(), layers.Dense(3)(np.ones((1, 2), np.float32)).numpy())
+    utils.set_random_seed(11)
+    b = (np.random.random(), layers.Dense(3)(np.ones((1, 2), np.float32)).numpy())
+    assert a[0] == b[0] and np.array_equal(a[1], b[1])
+    with pytest.raises(ValueError, match="seed"):
+        utils.set_random_seed(1.5)
+
+
+def test_pad_sequences_and_to_categorical_errors():
+    from tinydl.keras import utils
+    with pytest.raises(ValueError, match="padding"):
+        utils.pad_sequences([[1]], padding="middle")
+    with pytest.raises(ValueError, match="dtype"):
+        utils.pad_sequences([["a"]], value="x")
+    assert utils.pad_sequences([["a", "b"], ["c"]], dtype=object, value="").tolist() == [["a", "b"], ["", "c"]]
+    with pytest.raises(ValueError, match="labels"):
+        utils.to_categorical([0, 3], num_classes=3)
