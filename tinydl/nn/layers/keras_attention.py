@@ -7,6 +7,7 @@ Called on ``[query, value]`` or ``[query, value, key]`` (key defaults to value);
 import numpy as np
 
 from ...core import functional as T
+from ...backends import to_host
 from ...core.tensor import Tensor
 from .. import functional as F
 from .. import validation as V
@@ -49,7 +50,7 @@ class _BaseAttention(Layer):
             q_mask, v_mask = (list(mask) + [None])[:2] if isinstance(mask, (list, tuple)) else (None, mask)
         keep = None
         if v_mask is not None:
-            vm = v_mask.data if isinstance(v_mask, Tensor) else np.asarray(v_mask)
+            vm = to_host(v_mask.data) if isinstance(v_mask, Tensor) else to_host(v_mask)
             keep = vm.astype(bool)[:, None, :]
         if use_causal_mask:
             tq, tv = scores.shape[1], scores.shape[2]
@@ -64,7 +65,7 @@ class _BaseAttention(Layer):
         attended = F.dropout(weights, self.dropout, training) if self.dropout else weights
         out = T.matmul(attended, v)
         if q_mask is not None:
-            qm = q_mask.data if isinstance(q_mask, Tensor) else np.asarray(q_mask)
+            qm = to_host(q_mask.data) if isinstance(q_mask, Tensor) else to_host(q_mask)
             out = out * Tensor._wrap(out.xp.asarray(qm[..., None], dtype=out.dtype))
         return (out, weights) if return_attention_scores else out
 
