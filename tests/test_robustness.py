@@ -86,7 +86,7 @@ def _sequence_layer(draw):
         return layers.GRU(3), 3
     if kind == "mha":
         return layers.MultiHeadAttention(2, 2), 3
-    return layers.TransformerBlock(4, 2), 3
+    return nn.TransformerBlock(4, 2), 3
 
 
 @st.composite

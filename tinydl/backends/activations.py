@@ -8,7 +8,8 @@ Numba and CUDA kernels take (``kernels/cuda/*.cu`` switch on the same numbers).
 """
 KERNEL_CODES = {"linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3}
 KERNEL_ACTIVATIONS = tuple(KERNEL_CODES)
-TENSOR_ONLY = ("gelu", "softmax", "leaky_relu")
+TENSOR_ONLY = ("gelu", "softmax", "leaky_relu", "swish", "silu", "elu", "selu", "softplus", "softsign", "relu6",
+               "exponential", "hard_sigmoid", "hard_swish", "hard_silu", "mish", "log_softmax")
 NAMES = KERNEL_ACTIVATIONS + TENSOR_ONLY
 
 

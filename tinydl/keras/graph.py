@@ -98,9 +98,12 @@ def to_tensor(v):
     return Tensor(a)
 
 
-def dummy_for(kt, batch=1):
-    """A zero Tensor shaped like ``kt`` with a batch of ``batch`` (unknown axes become 1)."""
-    shape = (batch,) + tuple(1 if d is None else d for d in kt.shape[1:])
+UNKNOWN_AXIS_SIZES = (8, 9)  # two dry runs tell which output axes follow an unknown input axis
+
+
+def dummy_for(kt, batch=1, unknown=UNKNOWN_AXIS_SIZES[0]):
+    """A zero Tensor shaped like ``kt`` with a batch of ``batch`` (unknown axes become ``unknown``)."""
+    shape = (batch,) + tuple(unknown if d is None else d for d in kt.shape[1:])
     return Tensor(np.zeros(shape, dtype=kt.dtype))
 
 
@@ -133,8 +136,16 @@ def symbolic_call(layer, call, args, kwargs):
     for t in flat_out:
         if not isinstance(t, Tensor):
             raise TypeError(f"{layer.name}: a layer in a functional model must return Tensors, got {type(t).__name__}")
-    outs = [KerasTensor((None,) + tuple(t.shape[1:]), t.dtype, name=f"{layer.name}/output_{i}", node=node)
-            for i, t in enumerate(flat_out)]
+    shapes = [tuple(t.shape[1:]) for t in flat_out]
+    if any(d is None for kt in inputs for d in kt.shape[1:]):
+        # an input axis of unknown size (Input(shape=(None,))): run again with another size; the
+        # output axes that change with it are unknown too
+        other = dry_run(layer, call, map_structure(lambda kt: dummy_for(kt, unknown=UNKNOWN_AXIS_SIZES[1]), arg),
+                        kwargs)
+        shapes = [tuple(None if a != b else a for a, b in zip(s, tuple(o.shape[1:])))
+                  for s, o in zip(shapes, flatten_structure(other))]
+    outs = [KerasTensor((None,) + shape, t.dtype, name=f"{layer.name}/output_{i}", node=node)
+            for i, (t, shape) in enumerate(zip(flat_out, shapes))]
     node.outputs = outs
     node.single_output = not isinstance(out, (list, tuple))
     if node.single_output:
@@ -154,7 +165,8 @@ class InputLayer(Layer):
         if shape is None:
             raise ValueError("InputLayer/Input: give shape=(...) (without the batch axis)")
         shape = (shape,) if isinstance(shape, (int, np.integer)) or shape is None else tuple(shape)
-        super().__init__(name=name or None, dtype=dtype, **kwargs)
+        # the input's dtype may be an integer one (ids for an Embedding): it is the data's, not a weight dtype
+        super().__init__(name=name or None, **kwargs)
         self.shape = tuple(None if d is None else int(d) for d in shape)
         self.batch_size = batch_size
         self.output = KerasTensor((batch_size,) + self.shape, dtype, name=self.name, input_layer=self)

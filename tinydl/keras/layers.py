@@ -1,10 +1,12 @@
-"""``tinydl.keras.layers``: tinydl.nn's layers under their Keras names, plus ``Input``.
+"""``tinydl.keras.layers``: Keras's layer names, each bound to a Keras-semantics class of
+``tinydl.nn`` (nothing is implemented twice), plus ``Input``.
 
-Every layer is tinydl.nn's own class (``tinydl.keras.layers.Dense is tinydl.nn.Dense``); nothing
-is implemented twice. Where PyTorch and Keras use one name for different layers (``LSTM``,
-``GRU``, ``Embedding``), ``tinydl.nn`` has PyTorch's under that name and the Keras-semantics
-class as ``KerasLSTM``, ...; the mapping below gives Keras's names to those. Other names not
-listed here are looked up in ``tinydl.nn.layers`` on first use.
+Every name here is explicit: a Keras name this module does not list raises AttributeError
+naming it, and the Keras layers tinydl does not have yet raise NotImplementedError when used
+(``layers.Conv3D``), never PyTorch's layer of the same name. Where PyTorch and Keras use one name
+for different layers (``LSTM``, ``GRU``, ``Embedding``, ``ReLU``), ``tinydl.nn`` has PyTorch's
+under that name and the Keras class under its own (``KerasLSTM``, ...); this module gives Keras's
+names to those.
 
 The functional API's ``Input``, ``InputLayer`` and symbolic ``KerasTensor`` live in
 ``tinydl.keras.graph`` and are re-exported here: calling any layer on an ``Input`` records a graph
@@ -15,94 +17,39 @@ node and returns a new KerasTensor; ``Model(inputs, outputs)`` replays the recor
 >>> h = Dense(128, activation="relu")(x)
 >>> h.shape, h.dtype
 ((None, 128), dtype('float32'))
-
-Merge layers that tinydl.nn does not have yet are defined here as small tinydl.nn Layers:
-``Concatenate``, ``Add``, ``Subtract``, ``Multiply``, ``Average``, and ``Lambda``.
 """
-import functools
-
-from ..core import functional as T
-from ..nn import layers as _nl
-from ..nn.layers import (Layer, Dense, Flatten, Reshape, Dropout, Activation, ReLU, LeakyReLU, Softmax,
-                         Conv2D, Conv2DTranspose, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D,
-                         BatchNormalization)
-from ..nn.module import Module
-from ..nn import validation
+from ..nn.layers.base import Layer
+from ..nn.layers.core import Dense, Flatten, Reshape, Dropout, Activation, LeakyReLU, Softmax
+from ..nn.layers.conv import Conv2D, Conv2DTranspose
+from ..nn.layers.pooling import MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D
+from ..nn.layers.normalization import BatchNormalization
+from ..nn.layers.layernorm import LayerNormalization
+from ..nn.layers.embedding import KerasEmbedding as Embedding
+from ..nn.layers.recurrent import SimpleRNN, KerasLSTM as LSTM, KerasGRU as GRU
+from ..nn.layers.attention import MultiHeadAttention
+from ..nn.layers.activation_layers import ReLU, ELU, PReLU
+from ..nn.layers.keras_conv import Conv1D, DepthwiseConv2D, SeparableConv2D
+from ..nn.layers.keras_pooling import (MaxPooling1D, AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D,
+                                       GlobalMaxPooling2D)
+from ..nn.layers.reshaping import UpSampling1D, UpSampling2D, ZeroPadding2D, Cropping2D, RepeatVector, Permute
+from ..nn.layers.wrappers import Bidirectional, TimeDistributed
+from ..nn.layers.keras_attention import Attention, AdditiveAttention
+from ..nn.layers.merging import Concatenate, Add, Subtract, Multiply, Average, Maximum, Minimum, Dot
+from ..nn.layers.keras_core import Lambda, Masking, GaussianNoise
+from ..nn.layers.preprocessing_numeric import Normalization
+from ..nn.layers.preprocessing_image import (Rescaling, Resizing, CenterCrop, RandomFlip, RandomRotation, RandomZoom,
+                                             RandomTranslation, RandomContrast)
+from ..nn.layers.preprocessing_text import TextVectorization, StringLookup, IntegerLookup, CategoryEncoding
+from ..nn.layers import config as _config
 from .graph import Input, InputLayer, KerasTensor
 
-# Keras's names for the Keras-semantics classes of tinydl.nn (whose own LSTM, GRU and Embedding
-# are PyTorch's)
-LSTM, GRU, Embedding = _nl.KerasLSTM, _nl.KerasGRU, _nl.KerasEmbedding
-
 # Keras's aliases
-MaxPool2D = MaxPooling2D
-AvgPool2D = AveragePooling2D
-GlobalAvgPool2D = GlobalAveragePooling2D
-Convolution2D = Conv2D
-
-__all__ = ["Layer", "Input", "InputLayer", "KerasTensor", "Dense", "Flatten", "Reshape", "Dropout",
-           "Activation", "ReLU", "LeakyReLU", "Softmax", "Conv2D", "Conv2DTranspose", "MaxPooling2D",
-           "AveragePooling2D", "GlobalAveragePooling2D", "BatchNormalization", "MaxPool2D", "AvgPool2D",
-           "GlobalAvgPool2D", "Convolution2D", "LSTM", "GRU", "Embedding", "Concatenate", "Add", "Subtract",
-           "Multiply", "Average", "Lambda", "concatenate", "add", "subtract", "multiply", "average"]
-
-
-# ---- small layers tinydl.nn does not have ----------------------------------------------------------
-
-class _Merge(Layer):
-    """Base of the merge layers: called on a list of tensors of compatible shapes."""
-
-    def forward(self, inputs):
-        if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
-            raise ValueError(f"{self.name} ({type(self).__name__}): expects a list of at least 2 inputs, "
-                             f"got {type(inputs).__name__}")
-        return self._merge([T._t(x) for x in inputs])
-
-
-class Concatenate(_Merge):
-    """Concatenate a list of tensors along ``axis`` (-1 by default)."""
-
-    def __init__(self, axis=-1, **kwargs):
-        super().__init__(**kwargs)
-        self.axis = validation.axis(validation.owner(self), axis)
-
-    def _merge(self, xs):
-        return T.concatenate(xs, axis=self.axis)
-
-
-class Add(_Merge):
-    def _merge(self, xs):
-        return functools.reduce(lambda a, b: a + b, xs)
-
-
-class Subtract(_Merge):
-    def _merge(self, xs):
-        if len(xs) != 2:
-            raise ValueError(f"{self.name} (Subtract): expects exactly 2 inputs, got {len(xs)}")
-        return xs[0] - xs[1]
-
-
-class Multiply(_Merge):
-    def _merge(self, xs):
-        return functools.reduce(lambda a, b: a * b, xs)
-
-
-class Average(_Merge):
-    def _merge(self, xs):
-        return functools.reduce(lambda a, b: a + b, xs) * (1.0 / len(xs))
-
-
-class Lambda(Layer):
-    """Wrap a function of Tensors as a layer: ``Lambda(lambda x: x * 2)``. It has no weights."""
-
-    def __init__(self, function, **kwargs):
-        super().__init__(**kwargs)
-        if not callable(function):
-            raise TypeError(f"Lambda: function must be callable, got {function!r}")
-        self.function = function
-
-    def forward(self, x):
-        return self.function(x)
+MaxPool1D, MaxPool2D = MaxPooling1D, MaxPooling2D
+AvgPool1D, AvgPool2D = AveragePooling1D, AveragePooling2D
+GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
+GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
+Convolution1D, Convolution2D = Conv1D, Conv2D
+SeparableConvolution2D, Convolution2DTranspose = SeparableConv2D, Conv2DTranspose
 
 
 def concatenate(inputs, axis=-1, **kwargs):
@@ -125,10 +72,67 @@ def average(inputs, **kwargs):
     return Average(**kwargs)(inputs)
 
 
+def maximum(inputs, **kwargs):
+    return Maximum(**kwargs)(inputs)
+
+
+def minimum(inputs, **kwargs):
+    return Minimum(**kwargs)(inputs)
+
+
+def dot(inputs, axes=-1, normalize=False, **kwargs):
+    return Dot(axes=axes, normalize=normalize, **kwargs)(inputs)
+
+
+LAYER_NAMES = ["Layer", "InputLayer", "Dense", "Flatten", "Reshape", "Dropout", "Activation", "ReLU", "LeakyReLU",
+               "ELU", "PReLU", "Softmax", "Conv1D", "Conv2D", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D",
+               "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D", "GlobalAveragePooling1D",
+               "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "UpSampling1D", "UpSampling2D",
+               "ZeroPadding2D", "Cropping2D", "RepeatVector", "Permute", "BatchNormalization", "LayerNormalization",
+               "Embedding", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed", "MultiHeadAttention",
+               "Attention", "AdditiveAttention", "Concatenate", "Add", "Subtract", "Multiply", "Average", "Maximum",
+               "Minimum", "Dot", "Lambda", "Masking", "GaussianNoise", "Normalization", "Rescaling", "Resizing",
+               "CenterCrop", "RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast",
+               "TextVectorization", "StringLookup", "IntegerLookup", "CategoryEncoding"]
+ALIASES = ["MaxPool1D", "MaxPool2D", "AvgPool1D", "AvgPool2D", "GlobalAvgPool1D", "GlobalAvgPool2D",
+           "GlobalMaxPool1D", "GlobalMaxPool2D", "Convolution1D", "Convolution2D", "SeparableConvolution2D",
+           "Convolution2DTranspose"]
+FUNCTIONS = ["concatenate", "add", "subtract", "multiply", "average", "maximum", "minimum", "dot"]
+
+# Keras layers tinydl does not have: using one raises NotImplementedError naming it.
+MISSING = ["Conv3D", "Conv1DTranspose", "Conv3DTranspose", "SeparableConv1D", "DepthwiseConv1D", "ConvLSTM1D",
+           "ConvLSTM2D", "ConvLSTM3D", "MaxPooling3D", "AveragePooling3D", "GlobalAveragePooling3D",
+           "GlobalMaxPooling3D", "UpSampling3D", "ZeroPadding1D", "ZeroPadding3D", "Cropping1D", "Cropping3D",
+           "RNN", "StackedRNNCells", "SimpleRNNCell", "LSTMCell", "GRUCell", "GroupNormalization",
+           "UnitNormalization", "SpectralNormalization", "ThresholdedReLU", "SpatialDropout1D", "SpatialDropout2D",
+           "SpatialDropout3D", "AlphaDropout", "GaussianDropout", "ActivityRegularization", "Identity",
+           "EinsumDense", "GroupQueryAttention", "Wrapper", "Hashing", "HashedCrossing", "Discretization",
+           "RandomCrop", "RandomBrightness", "RandomGrayscale", "RandomHue", "RandomSaturation", "RandomSharpness",
+           "RandomShear", "RandomColorJitter", "RandomPosterization", "RandomErasing", "RandomGaussianBlur",
+           "RandomInvert", "RandomPerspective", "RandomElasticTransform", "Solarization", "AutoContrast",
+           "Equalization", "MixUp", "CutMix", "AugMix", "RandAugment", "MelSpectrogram", "STFTSpectrogram",
+           "Pipeline", "InputSpec", "TFSMLayer", "TorchModuleWrapper", "JaxLayer", "FlaxLayer", "MaxNumBoundingBoxes",
+           "Flatten3D"]
+
+
+def _missing(name):
+    def make(*args, **kwargs):
+        raise NotImplementedError(f"tinydl.keras.layers.{name}: Keras's {name} layer is not implemented in tinydl")
+    make.__name__ = make.__qualname__ = name
+    make.__doc__ = f"Keras's {name}: not implemented in tinydl (calling it raises NotImplementedError)."
+    make._tinydl_missing = True
+    return make
+
+
+for _name in MISSING:
+    globals()[_name] = _missing(_name)
+
+for _name in LAYER_NAMES:
+    _config.REGISTRY.setdefault(_name, globals()[_name])
+
+__all__ = ["Input", "KerasTensor"] + LAYER_NAMES + ALIASES + FUNCTIONS + MISSING
+
+
 def __getattr__(name):
-    # Other layers of tinydl.nn.layers (SimpleRNN, LayerNormalization, ...) show up here under their names.
-    if not name.startswith("_"):
-        value = getattr(_nl, name, None)
-        if isinstance(value, type) and issubclass(value, Module):
-            return value
-    raise AttributeError(f"module 'tinydl.keras.layers' has no attribute {name!r}")
+    raise AttributeError(f"module 'tinydl.keras.layers' has no attribute {name!r} (not a Keras layer name "
+                         "tinydl knows)")

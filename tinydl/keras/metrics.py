@@ -22,7 +22,14 @@ __all__ = ["Metric", "Mean", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy", 
            "MeanSquaredError", "MeanAbsoluteError", "RootMeanSquaredError", "Precision", "Recall",
            "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
            "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", "mean_squared_error",
-           "mean_absolute_error", "mse", "mae", "get", "resolve"]
+           "mean_absolute_error", "mse", "mae", "get", "resolve", "AUC", "F1Score", "FBetaScore"]
+
+
+def __getattr__(name):
+    # AUC, F1Score and FBetaScore live in metrics_curves (which imports Metric from here)
+    if name in ("AUC", "F1Score", "FBetaScore"):
+        return _curve_metrics()[name]
+    raise AttributeError(f"module 'tinydl.keras.metrics' has no attribute {name!r}")
 
 
 def _np(a):
@@ -36,8 +43,8 @@ def _np(a):
 def binary_accuracy(y_true, y_pred, threshold=0.5):
     y_true, y_pred = _np(y_true), _np(y_pred)
     y_true = _match_rank(y_true, y_pred)
-    hit = (y_true == (y_pred > threshold).astype(y_true.dtype))
-    return hit.mean(axis=-1) if hit.ndim > 1 else hit.astype(np.float64)
+    # element-wise, as Keras 3 (Keras 2 averaged over the last axis); the metric averages all
+    return (y_true == (y_pred > threshold).astype(y_true.dtype)).astype(np.float64)
 
 
 def categorical_accuracy(y_true, y_pred):
@@ -66,11 +73,10 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
 
 
 def accuracy(y_true, y_pred):
-    """Exact equality of values (Keras's ``Accuracy``), averaged over the last axis."""
+    """Exact equality of values (Keras's ``Accuracy``), element-wise as Keras 3."""
     y_true, y_pred = _np(y_true), _np(y_pred)
     y_true = _match_rank(y_true, y_pred)
-    hit = (y_true == y_pred)
-    return hit.mean(axis=-1) if hit.ndim > 1 else hit.astype(np.float64)
+    return (y_true == y_pred).astype(np.float64)
 
 
 def mean_squared_error(y_true, y_pred):
@@ -266,6 +272,12 @@ _BY_NAME = {
 }
 
 
+def _curve_metrics():
+    from .metrics_curves import AUC, F1Score, FBetaScore
+    return {"auc": AUC, "AUC": AUC, "f1_score": F1Score, "F1Score": F1Score, "fbeta_score": FBetaScore,
+            "FBetaScore": FBetaScore}
+
+
 class _AutoAccuracy(MeanMetricWrapper):
     """``'accuracy'``: the concrete accuracy is chosen on the first batch (loss, then shapes)."""
 
@@ -302,7 +314,7 @@ def get(identifier, loss_name=None):
     if isinstance(identifier, str):
         if identifier in ("accuracy", "acc"):
             return _AutoAccuracy(identifier, loss_name)
-        cls = _BY_NAME.get(identifier)
+        cls = _BY_NAME.get(identifier) or _curve_metrics().get(identifier)
         if cls is None:
             raise ValueError(f"unknown metric {identifier!r}; known: "
                              f"{sorted(['accuracy', 'acc'] + list(_BY_NAME))}")

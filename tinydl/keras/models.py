@@ -30,11 +30,11 @@ from ..nn.layers.base import Layer
 from ..nn.module import Module
 from .graph import (FunctionalGraph, Input, InputLayer, KerasTensor, dry_run, flatten_structure, is_symbolic,
                     map_structure, symbolic_call, to_tensor)
-from .saving import WeightsMixin, load_model
+from .saving import WeightsMixin, clone_model, load_model, model_from_json, save_model
 from .summary import summary_lines
 from .training import Trainer
 
-__all__ = ["Model", "Sequential", "Input", "load_model"]
+__all__ = ["Model", "Sequential", "Input", "load_model", "save_model", "model_from_json", "clone_model"]
 
 
 class Model(Trainer, WeightsMixin, Layer):

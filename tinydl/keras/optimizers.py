@@ -18,8 +18,9 @@ beta_2=0.999, epsilon=1e-7, amsgrad=False)``       ``weight_decay`` is given: Ke
                                                    weights decoupled)
 ``AdamW(learning_rate=0.001, weight_decay=0.004,   ``AdamW(lr, betas, eps, weight_decay)``
 beta_1=0.9, beta_2=0.999, epsilon=1e-7)``
-``RMSprop(learning_rate=0.001, rho=0.9,            ``RMSprop(lr, alpha=rho, eps, momentum,
-momentum=0.0, epsilon=1e-7, centered=False)``      centered)``
+``RMSprop(learning_rate=0.001, rho=0.9,            Keras's own rule (``optimizer_rules``:
+momentum=0.0, epsilon=1e-7, centered=False)``      epsilon inside the square root)
+``Adagrad``, ``Adamax``, ``Nadam``                 Keras's own rules (``optimizer_rules``)
 =================================================  ==========================================
 
 Adam: Keras adds epsilon to ``sqrt(v)`` before the bias correction, tinydl after it; with
@@ -36,10 +37,15 @@ epsilon = 1e-7 the two differ only when ``sqrt(v)`` is itself around 1e-7.
 >>> opt.iterations, round(float(w.data[0]), 4)
 (1, 0.99)
 """
+import sys
+
 from .. import optim as _optim
 from ..core.tensor import Tensor
+from . import schedules
+from .optimizer_rules import KerasAdagrad, KerasAdamax, KerasNadam, KerasRMSprop
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "get", "serialize"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "Nadam", "schedules", "get",
+           "serialize", "deserialize"]
 
 
 class Optimizer:
@@ -103,6 +109,15 @@ class Optimizer:
     def step(self):
         self._require("step")
         self.inner.step()
+        self._apply_constraints()
+
+    def _apply_constraints(self):
+        """Keras applies each weight's constraint right after its update."""
+        for group in self.inner.param_groups:
+            for p in group["params"]:
+                constraint = getattr(p, "constraint", None)
+                if constraint is not None:
+                    p.data[...] = p.xp.asarray(constraint(p.data), dtype=p.dtype)
 
     def zero_grad(self):
         if self.inner is not None:
@@ -127,6 +142,7 @@ class Optimizer:
             g = g.data if isinstance(g, Tensor) else v.xp.asarray(g)
             v.grad = Tensor._wrap(g.astype(v.dtype, copy=False).reshape(v.shape))
         self.inner.step()
+        self._apply_constraints()
         for p, grad in saved.values():
             p.grad = grad
 
@@ -168,13 +184,18 @@ class Optimizer:
 
     def get_config(self):
         lr = self._learning_rate
-        cfg = {"name": self.name, "learning_rate": lr if callable(lr) else float(lr)}
+        if isinstance(lr, schedules.LearningRateSchedule):
+            lr = schedules.serialize(lr)
+        cfg = {"name": self.name, "learning_rate": lr if callable(lr) or isinstance(lr, dict) else float(lr)}
         cfg.update(self.hyper)
         cfg.update(clipnorm=self.clipnorm, clipvalue=self.clipvalue)
         return cfg
 
     @classmethod
     def from_config(cls, config):
+        config = dict(config)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = schedules.deserialize(config["learning_rate"])
         return cls(**config)
 
     def __repr__(self):
@@ -245,12 +266,50 @@ class RMSprop(Optimizer):
 
     def _make(self, params):
         h = self.hyper
-        return _optim.RMSprop(params, lr=self._learning_rate, alpha=h["rho"], eps=h["epsilon"],
-                              momentum=h["momentum"], centered=h["centered"], weight_decay=h["weight_decay"] or 0.0,
-                              clipnorm=self.clipnorm, clipvalue=self.clipvalue)
+        if h["weight_decay"]:
+            raise NotImplementedError("RMSprop: weight_decay is not supported")
+        return KerasRMSprop(params, lr=self._learning_rate, rho=h["rho"], eps=h["epsilon"], momentum=h["momentum"],
+                            centered=h["centered"], clipnorm=self.clipnorm, clipvalue=self.clipvalue)
 
 
-_BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop}
+class Adagrad(Optimizer):
+    """``Adagrad(learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7)``."""
+
+    _defaults = {"initial_accumulator_value": 0.1, "epsilon": 1e-7}
+
+    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, **kwargs):
+        super().__init__(learning_rate, initial_accumulator_value=initial_accumulator_value, epsilon=epsilon, **kwargs)
+
+    def _make(self, params):
+        h = self.hyper
+        return KerasAdagrad(params, lr=self._learning_rate, initial_accumulator_value=h["initial_accumulator_value"],
+                            eps=h["epsilon"], clipnorm=self.clipnorm, clipvalue=self.clipvalue)
+
+
+class Adamax(Optimizer):
+    """``Adamax(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7)``."""
+
+    _defaults = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
+    _rule = KerasAdamax
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
+        super().__init__(learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, **kwargs)
+
+    def _make(self, params):
+        h = self.hyper
+        return type(self)._rule(params, lr=self._learning_rate, betas=(h["beta_1"], h["beta_2"]), eps=h["epsilon"],
+                                clipnorm=self.clipnorm, clipvalue=self.clipvalue)
+
+
+class Nadam(Adamax):
+    """``Nadam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7)``: Adam with Nesterov
+    momentum and Keras's momentum schedule (see optimizer_rules)."""
+
+    _rule = KerasNadam
+
+
+_BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad, "adamax": Adamax,
+            "nadam": Nadam}
 
 
 def get(identifier):
@@ -268,10 +327,21 @@ def get(identifier):
         cls = _BY_NAME.get(str(identifier["class_name"]).lower())
         if cls is None:
             raise ValueError(f"unknown optimizer config {identifier!r}")
-        return cls(**identifier.get("config", {}))
+        return cls.from_config(identifier.get("config", {}))
     raise ValueError(f"cannot interpret {identifier!r} as an optimizer; pass a name such as 'adam' "
                      "or an optimizer object")
 
 
 def serialize(optimizer):
     return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
+
+
+def deserialize(config):
+    cls = _BY_NAME.get(str(config.get("class_name", "")).lower())
+    if cls is None:
+        raise ValueError(f"unknown optimizer config {config!r}")
+    return cls.from_config(config.get("config", {}))
+
+
+# `from tinydl.keras.optimizers.schedules import ExponentialDecay` (Keras's module path)
+sys.modules[__name__ + ".schedules"] = schedules

@@ -9,7 +9,7 @@
 from .module import Module, Parameter, Sequential
 from .layers import *  # noqa: F401,F403
 
-from . import functional, init, losses, regularizers
+from . import functional, init, losses, regularizers, initializers, constraints
 from .losses import (MSELoss, L1Loss, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, NLLLoss)
 
 from .layers.attention import scaled_dot_product_attention  # noqa: E402

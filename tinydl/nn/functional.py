@@ -15,6 +15,7 @@ Tensor([[1., 1., 1.],
 from ..backends.activations import KERNEL_ACTIVATIONS, TENSOR_ONLY
 from ..core import functional as T
 from ..core.random import get_rng
+from . import activations as _keras_activations
 from ..core.tensor import Tensor, as_tensor
 from . import ops
 from .losses import (  # noqa: F401 - the losses are part of nn.functional, as in PyTorch
@@ -216,6 +217,7 @@ _TENSOR_FUNCTIONS = {
     "softmax": lambda x: T.softmax(x, axis=-1),
     "leaky_relu": lambda x: T.leaky_relu(x, 0.2),  # Keras's default slope for the string
 }
+_TENSOR_FUNCTIONS.update(_keras_activations.BY_NAME)
 # Every name of the one table (backends.activations) -> its Tensor function (None: identity).
 ACTIVATIONS = {None: None, **{name: _TENSOR_FUNCTIONS[name] for name in KERNEL_ACTIVATIONS + TENSOR_ONLY}}
 

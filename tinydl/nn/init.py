@@ -97,5 +97,10 @@ def get(identifier):
         return identifier
     try:
         return _BY_NAME[identifier]
-    except KeyError:
-        raise ValueError(f"unknown initializer {identifier!r}; known: {sorted(_BY_NAME)}") from None
+    except (KeyError, TypeError):
+        pass
+    from . import initializers  # Keras's other names and classes ('lecun_normal', 'RandomUniform', configs)
+    if isinstance(identifier, str) and (identifier in initializers.NAMES or identifier in initializers.CLASSES) \
+            or isinstance(identifier, dict):
+        return initializers.resolve(identifier)
+    raise ValueError(f"unknown initializer {identifier!r}; known: {sorted(set(_BY_NAME) | set(initializers.NAMES))}")

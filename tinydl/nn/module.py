@@ -39,12 +39,13 @@ def _snake(name):
 class Parameter(Tensor):
     """A Tensor that a Module registers as trainable (``requires_grad`` unless frozen)."""
 
-    __slots__ = ("trainable", "regularizer")
+    __slots__ = ("trainable", "regularizer", "constraint")
 
     def __init__(self, data, requires_grad=True, dtype=None):
         super().__init__(data, requires_grad=requires_grad, dtype=dtype)
         self.trainable = requires_grad
         self.regularizer = None
+        self.constraint = None  # Keras's weight constraint, applied by tinydl.keras's optimizers
 
 
 def symbolic_apply(arg):

@@ -14,3 +14,6 @@ from .torch_sequence import RNN, LSTM, GRU, Embedding
 from .layernorm import LayerNormalization, LayerNorm
 from .attention import MultiHeadAttention, MultiheadAttention
 from .transformer import TransformerBlock, TransformerLM
+# The Keras-semantics families; tinydl.keras.layers exports their classes under Keras's names.
+from . import (activation_layers, config, keras_attention, keras_conv, keras_core, keras_pooling,  # noqa: E402,F401
+               merging, preprocessing_image, preprocessing_numeric, preprocessing_text, reshaping, wrappers)

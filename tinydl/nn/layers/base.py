@@ -17,6 +17,23 @@ class Layer(Module):
     # data fed to such a layer as it is, instead of casting it to the model's float dtype.
     integer_inputs = False
 
+    def __new__(cls, *args, **kwargs):
+        # The constructor's arguments, for get_config (see config.py).
+        obj = super().__new__(cls)
+        object.__setattr__(obj, "_init_call", (args, dict(kwargs)))
+        return obj
+
+    def get_config(self):
+        """Keras's layer configuration: the constructor's arguments (defaults filled in), ``name``,
+        ``trainable`` and ``dtype``; ``type(layer).from_config(config)`` makes an equal layer."""
+        from .config import layer_config
+        return layer_config(self)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from .config import layer_from_config
+        return layer_from_config(cls, config, custom_objects)
+
     def __init__(self, name=None, input_shape=None, input_dim=None, dtype="float32", trainable=True,
                  batch_input_shape=None):
         if name is not None and (not isinstance(name, str) or not name):
@@ -56,6 +73,8 @@ class Layer(Module):
 
     def add_weight(self, name, shape, initializer, regularizer=None, trainable=True):
         shape = tuple(int(n) for n in shape)
+        from .config import charge
+        charge(self, name, shape, self.dtype)  # bounded memory while loading a model file
         made = init.get(initializer)(shape, self.dtype)
         # A copy: an array the initializer returns (a user's, perhaps shared by two layers) never
         # becomes the parameter itself, so training never writes into it.
