@@ -98,7 +98,7 @@ def reduce_loss(per_sample, sample_weight=None, reduction="sum_over_batch_size")
     """Weight and reduce per-sample losses the Keras way (sum of weighted losses / batch size)."""
     per_sample = as_tensor(per_sample)
     if sample_weight is not None:
-        w = np.asarray(sample_weight.numpy() if isinstance(sample_weight, Tensor) else sample_weight)
+        w = np.asarray(sample_weight.detach().numpy() if isinstance(sample_weight, Tensor) else sample_weight)
         w = w.astype(per_sample.dtype, copy=False)
         if w.ndim == per_sample.ndim + 1 and w.shape[-1] == 1:
             w = w[..., 0]
