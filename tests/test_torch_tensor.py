@@ -330,7 +330,7 @@ def _public_names():
     names |= {f"Tensor.{n}" for n in vars(methods.TorchMethods) if not n.startswith("_")}
     names |= {f"Tensor.{n}" for n in vars(methods.TorchMethods) if n in ("__and__", "__or__", "__xor__",
                                                                           "__invert__", "__floordiv__", "__mod__")}
-    return names | {f"Tensor.{n}" for n in _TENSOR_ATTRS}
+    return names | {f"Tensor.{n}" for n in _TENSOR_ATTRS} | {"torch.Tensor"}
 
 
 def _table_rows():
@@ -365,3 +365,15 @@ def test_data_is_the_backing_array():
     (w * w).sum().backward()
     w.data -= 0.5 * w.grad.data
     assert isinstance(w.data, np.ndarray) and w.tolist() == [0.0, 0.0]
+
+
+def test_tensor_class_constructor_differs():
+    """``tinydl.Tensor(data)`` is tinydl's constructor: it keeps integer data integer and wraps an
+    ndarray without a copy (``torch.Tensor(data)`` always makes the default float dtype, and
+    ``torch.Tensor(2, 3)`` an uninitialised 2x3 tensor). PyTorch code should use ``tensor()``."""
+    assert torch.Tensor([1, 2]).dtype == torch.int64 and torch.tensor([1.0, 2]).dtype == torch.float32
+    a = np.zeros(2, np.float32)
+    assert np.shares_memory(torch.Tensor(a).data, a) and not np.shares_memory(torch.tensor(a).data, a)
+    with pytest.raises(TypeError):  # Tensor(2, 3) is not a shape: the 3 is requires_grad for int data
+        torch.Tensor(2, 3)
+    assert isinstance(torch.zeros(1), torch.Tensor)

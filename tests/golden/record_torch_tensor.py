@@ -390,6 +390,7 @@ CASES = [
     case("format", "f'{x[0, 0]:.3f}'", x=X),
     case("iter_0d", "list(x[0, 0])", raises="TypeError", x=X),
     case("bool_many", "bool(x)", raises="RuntimeError", x=X),
+    case("masked_fill_int", "x.masked_fill(x > 3, 1.7)", x=XI),
     case("floordiv_mod", "[x // 2, x % 3, 7 // (x + 1), 7 % (x + 1)]", x=XI),
     case("device_cpu", "[x.device.type, str(x.cpu().device), x.is_cuda, x.to('cpu') is x]", x=X),
 ]

@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import functional as F
 from ..ops import gather as G
-from ..tensor import Tensor, as_tensor
+from ..tensor import Tensor
 from .shape import dim_of
 
 
@@ -102,8 +102,8 @@ def masked_fill(input, mask, value):  # noqa: A002
                            f"{value.ndim} dimension(s).")
     if isinstance(value, Tensor):
         value = value if value.dtype == input.dtype else value.astype(input.dtype)
-    else:
-        value = as_tensor(value, like=input)
+    else:  # a Python number takes the input's dtype, as in PyTorch (1.7 on an int tensor is 1)
+        value = Tensor._wrap(input.xp.asarray(value).astype(input.dtype))
     out = F.where(m, value, input)
     if out.shape != input.shape:
         raise RuntimeError(f"masked_fill: the mask of shape {m.shape} does not broadcast to the input's "
