@@ -80,7 +80,9 @@ def test_dtype_rules():
     assert f32.dtype == np.float32
     assert (f32 * 2.5).dtype == np.float32          # python scalars are weak
     assert (f32 + np.ones(2)).dtype == np.float64   # numpy promotion between arrays
-    assert (td.Tensor([1, 2]) * 0.5).dtype == np.float64  # int tensor with a python float: NumPy
+    assert (td.Tensor([1, 2]) * 0.5).dtype == np.float32  # int tensor with a python float: PyTorch's default
+    assert (td.Tensor([1, 2]) * f32).dtype == np.float32  # across kinds the float operand's dtype wins
+    assert (td.Tensor([1, 2]) / td.Tensor([2, 2])).dtype == np.float32  # true division of integers
     assert (td.Tensor([1, 2]) + 1).dtype == np.int64
     assert td.Tensor(np.zeros(2, np.float64)).dtype == np.float64  # numpy arrays keep their dtype
     x = td.Tensor([1.0], requires_grad=True)

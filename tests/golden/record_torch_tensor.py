@@ -391,6 +391,8 @@ CASES = [
     case("iter_0d", "list(x[0, 0])", raises="TypeError", x=X),
     case("bool_many", "bool(x)", raises="RuntimeError", x=X),
     case("masked_fill_int", "x.masked_fill(x > 3, 1.7)", x=XI),
+    case("promotion", "[x * 2.5, x / 2, x / x, x * y, y - x, (x > 2) + y, (x > 2) * 3, x + y.double()]",
+         x=XI, y=X),
     case("floordiv_mod", "[x // 2, x % 3, 7 // (x + 1), 7 % (x + 1)]", x=XI),
     case("device_cpu", "[x.device.type, str(x.cpu().device), x.is_cuda, x.to('cpu') is x]", x=X),
 ]

@@ -96,7 +96,7 @@ class Maximum(Function):
     pick = "maximum"
 
     def forward(self, a, b):
-        _check_broadcast(self.pick, a, b)
+        a, b = _check_broadcast(self.pick, a, b)
         wins = (a > b) if self.pick == "maximum" else (a < b)
         self.wa = wins + 0.5 * (a == b)
         return getattr(get_array_module(a), self.pick)(a, b)

@@ -103,7 +103,7 @@ class Atan2(Function):
     elementwise = True
 
     def forward(self, y, x):
-        _check_broadcast("atan2", y, x)
+        y, x = _check_broadcast("atan2", y, x)
         self.save_for_backward(y, x)
         return get_array_module(y).arctan2(y, x)
 
