@@ -393,6 +393,7 @@ CASES = [
     case("masked_fill_int", "x.masked_fill(x > 3, 1.7)", x=XI),
     case("promotion", "[x * 2.5, x / 2, x / x, x * y, y - x, (x > 2) + y, (x > 2) * 3, x + y.double()]",
          x=XI, y=X),
+    case("where_promotion", "[torch.where(x > 3, x, 0.5), torch.where(x > 3, x, y)]", x=XI, y=X),
     case("floordiv_mod", "[x // 2, x % 3, 7 // (x + 1), 7 % (x + 1)]", x=XI),
     case("device_cpu", "[x.device.type, str(x.cpu().device), x.is_cuda, x.to('cpu') is x]", x=X),
 ]
