@@ -81,7 +81,7 @@ def tinydl_worker(a, tmp):
 
     def run(m):
         with tinydl.no_grad():
-            return np.concatenate([m(tinydl.Tensor(x_test[s:s + 256])).numpy() for s in range(0, len(x_test), 256)])
+            return np.concatenate([m(tinydl.Tensor(x_test[s:s + 256])).detach().numpy() for s in range(0, len(x_test), 256)])
 
     out = {"framework": "tinydl", "train_images": len(x_train), "train_s": train_s, "rows": []}
     f32_path = os.path.join(tmp, "float32.npz")
@@ -155,7 +155,7 @@ def torch_worker(a, tmp):
 
     def run(m):
         with torch.inference_mode():
-            return torch.cat([m(x[s:s + 256]) for s in range(0, len(x), 256)]).numpy()
+            return torch.cat([m(x[s:s + 256]) for s in range(0, len(x), 256)]).detach().numpy()
 
     def size(m):
         path = os.path.join(tmp, "torch_state.pt")

@@ -72,7 +72,7 @@ def tinydl_lstm():
         logits = head(h.reshape(BATCH * STEPS, 256))
         nn.functional.cross_entropy(logits, ids[:, 1:].reshape(-1)).backward()
         opt.step()
-    return step, sum(p.size for p in params)
+    return step, sum(p.numel() for p in params)
 
 
 def tinydl_gpt():
@@ -91,7 +91,7 @@ def tinydl_gpt():
         logits = model(ids[:, :-1])
         nn.functional.cross_entropy(logits.reshape(-1, VOCAB), ids[:, 1:].reshape(-1)).backward()
         opt.step()
-    return step, sum(p.size for p in params)
+    return step, sum(p.numel() for p in params)
 
 
 # ---------------------------------------------------------------------------------------- torch

@@ -10,5 +10,5 @@ y = td.tanh(x @ w)            # forward: the graph is recorded as we go
 loss = (y ** 2).mean()
 loss.backward()               # reverse mode: every leaf gets d(loss)/d(leaf)
 print("loss  =", round(loss.item(), 6))
-print("dL/dw =", [round(float(v), 4) for v in w.grad.numpy().ravel()])
-print("dL/dx =", [[round(float(v), 4) for v in row] for row in x.grad.numpy()])
+print("dL/dw =", [round(float(v), 4) for v in w.grad.detach().numpy().ravel()])
+print("dL/dx =", [[round(float(v), 4) for v in row] for row in x.grad.detach().numpy()])

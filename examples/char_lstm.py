@@ -83,7 +83,7 @@ def main(argv=None):
     model.reset_states()
     params = model.parameters()
     print(f"model: Embedding({tok.vocab_size}, {args.embed}) -> LSTM({args.units}) -> Dense({tok.vocab_size}); "
-          f"{sum(p.size for p in params):,} parameters")
+          f"{sum(p.numel() for p in params):,} parameters")
     opt = optim.Adam(params, lr=args.lr)
 
     def loss_of(x, y):

@@ -121,7 +121,7 @@ def attention_part(args):
         if step % 50 == 0:
             model.eval()
             with tinydl.no_grad():
-                acc = float((model(test).numpy().argmax(-1) == test[:, ::-1]).all(axis=1).mean())
+                acc = float((model(test).detach().numpy().argmax(-1) == test[:, ::-1]).all(axis=1).mean())
             model.train()
             if acc >= 0.99:
                 break

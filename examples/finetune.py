@@ -52,7 +52,7 @@ def seed_cnn(outputs):
 
 
 def trainable_count(model):
-    return int(sum(p.size for p in model.parameters() if p.requires_grad))
+    return int(sum(p.numel() for p in model.parameters() if p.requires_grad))
 
 
 def main(argv=None):

@@ -110,8 +110,8 @@ def discriminator_accuracy(generator, discriminator, real, z):
     generator.eval()
     discriminator.eval()
     with tinydl.no_grad():
-        real_logits = discriminator(tinydl.Tensor(real)).numpy().ravel()
-        fake_logits = discriminator(generator(tinydl.Tensor(z))).numpy().ravel()
+        real_logits = discriminator(tinydl.Tensor(real)).detach().numpy().ravel()
+        fake_logits = discriminator(generator(tinydl.Tensor(z))).detach().numpy().ravel()
     generator.train()
     discriminator.train()
     correct = np.count_nonzero(real_logits > 0) + np.count_nonzero(fake_logits < 0)
@@ -122,7 +122,7 @@ def discriminator_accuracy(generator, discriminator, real, z):
 def save_samples(generator, z_fixed, path, nrow=8):
     generator.eval()
     with tinydl.no_grad():
-        fake = generator(tinydl.Tensor(z_fixed)).numpy()
+        fake = generator(tinydl.Tensor(z_fixed)).detach().numpy()
     generator.train()
     grid = image_grid(fake.reshape(-1, 28, 28), nrow=nrow, padding=2, value_range=(-1, 1))
     write_png(path, grid)
@@ -241,8 +241,8 @@ def main(argv=None):
             history["step"].append(step)
             history["d_loss"].append(d_loss.item())
             history["g_loss"].append(g_loss.item())
-            history["d_real"].append(float(tinydl.sigmoid(output_real).numpy().mean()))
-            history["d_fake"].append(float(tinydl.sigmoid(output_fake).numpy().mean()))
+            history["d_real"].append(float(tinydl.sigmoid(output_real).detach().numpy().mean()))
+            history["d_fake"].append(float(tinydl.sigmoid(output_fake).detach().numpy().mean()))
             if args.log_every and step % args.log_every == 0:
                 rate = step / (time.time() - start)
                 acc = discriminator_accuracy(generator, discriminator, held_out, z_eval)[0]

@@ -57,12 +57,12 @@ def gradient_penalty(critic, real, fake, rng):
 
 def evaluate(gen, critic, rng, n=2000):
     with td.no_grad():
-        fake = run(gen, td.Tensor(rng.standard_normal((n, 2)).astype(np.float32))).numpy()
+        fake = run(gen, td.Tensor(rng.standard_normal((n, 2)).astype(np.float32))).detach().numpy()
     dist = np.linalg.norm(fake[:, None, :] - MODES[None], axis=2)
     near = dist.min(axis=1) < 0.25
     counts = np.bincount(dist.argmin(axis=1)[near], minlength=8)
     _, norms = gradient_penalty(critic, td.Tensor(real_batch(rng, 512)), td.Tensor(fake[:512]), rng)
-    return {"grad_norm_mean": float(norms.numpy().mean()), "grad_norm_std": float(norms.numpy().std()),
+    return {"grad_norm_mean": float(norms.detach().numpy().mean()), "grad_norm_std": float(norms.detach().numpy().std()),
             "near_mode": float(near.mean()), "modes_covered": int((counts >= 0.05 * n).sum())}, fake
 
 

@@ -62,7 +62,7 @@ def hvp(params, x, y, v):
 
 
 def flat(ts):
-    return np.concatenate([t.numpy().ravel() for t in ts])
+    return np.concatenate([t.detach().numpy().ravel() for t in ts])
 
 
 def main(argv=None):
@@ -77,7 +77,7 @@ def main(argv=None):
     xs, ys, source = data(a.n, a.seed)
     x, y = td.Tensor(xs), td.Tensor(ys)
     params = init_params(rng)
-    n_params = sum(t.size for t in params)
+    n_params = sum(t.numel() for t in params)
     print(f"{a.n} {source}, {n_params} parameters, loss {loss_fn(params, x, y).item():.6f}")
 
     v = [td.Tensor(rng.standard_normal(t.shape)) for t in params]
@@ -86,7 +86,7 @@ def main(argv=None):
     t_hvp = time.perf_counter() - t0
 
     def shifted(sign):
-        moved = [td.Tensor(t.numpy() + sign * a.eps * d.numpy(), requires_grad=True) for t, d in zip(params, v)]
+        moved = [td.Tensor(t.detach().numpy() + sign * a.eps * d.detach().numpy(), requires_grad=True) for t, d in zip(params, v)]
         return flat(gradient(moved, x, y))
 
     fd = (shifted(+1) - shifted(-1)) / (2 * a.eps)
@@ -96,7 +96,7 @@ def main(argv=None):
 
     q = flat(v)
     q /= np.linalg.norm(q)
-    sizes = [t.size for t in params]
+    sizes = [t.numel() for t in params]
     estimates = []
     for it in range(a.power_iters):
         pieces = np.split(q, np.cumsum(sizes)[:-1])

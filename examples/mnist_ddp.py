@@ -91,7 +91,7 @@ def main():
     with tinydl.no_grad():
         for lo in range(0, len(mine), 500):
             idx = mine[lo:lo + 500]
-            pred = model(tinydl.Tensor(x_test[idx])).numpy().argmax(axis=1)
+            pred = model(tinydl.Tensor(x_test[idx])).detach().numpy().argmax(axis=1)
             correct += int((pred == y_test[idx]).sum())
     counts = tinydl.Tensor(np.array([correct, len(mine)], np.int64))
     dist.all_reduce(counts)

@@ -29,7 +29,7 @@ def rosenbrock(p):
 def gradient(f, x):
     t = td.Tensor(x, requires_grad=True)
     g, = autograd.grad(f(t).sum(), t)
-    return g.numpy()
+    return g.detach().numpy()
 
 
 def newton(f, x0, tol, max_iter=100):
@@ -38,7 +38,7 @@ def newton(f, x0, tol, max_iter=100):
         g = gradient(f, x)
         if np.linalg.norm(g) < tol:
             return x, it
-        H = hessian(lambda t: f(t).sum(), td.Tensor(x)).numpy().reshape(x.size, x.size)
+        H = hessian(lambda t: f(t).sum(), td.Tensor(x)).detach().numpy().reshape(x.size, x.size)
         x = x - np.linalg.solve(H, g.reshape(-1)).reshape(x.shape)
     return x, None
 

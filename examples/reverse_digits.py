@@ -75,12 +75,12 @@ def main(argv=None):
     params = model.parameters()
     opt = optim.Adam(params, lr=args.lr)
     print(f"reverse {L} digits; model: {args.layers} transformer blocks, dim {args.dim}, {args.heads} heads, "
-          f"{sum(p.size for p in params):,} parameters")
+          f"{sum(p.numel() for p in params):,} parameters")
 
     def accuracy():
         model.eval()
         with tinydl.no_grad():
-            pred = model(test_x).numpy().argmax(-1)
+            pred = model(test_x).detach().numpy().argmax(-1)
         model.train()
         return float((pred == test_y).all(axis=1).mean()), float((pred == test_y).mean())
 
@@ -111,7 +111,7 @@ def main(argv=None):
     example = test_x[0]
     with tinydl.no_grad():
         model.eval()
-        got = model(example[None]).numpy().argmax(-1)[0]
+        got = model(example[None]).detach().numpy().argmax(-1)[0]
     print(f"example: {''.join(map(str, example))} -> {''.join(map(str, got))}")
     result = {"seq_acc": seq_acc, "digit_acc": digit_acc, "steps": step, "cpu_s": cpu, "wall_s": wall,
               "first_loss": first_loss, "final_loss": loss.item(), "history": history}

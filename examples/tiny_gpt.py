@@ -64,7 +64,7 @@ def main(argv=None):
                           dropout=args.dropout)
     params = model.parameters()
     print(f"model: {args.layers} layers, {args.heads} heads, dim {args.dim}, block {args.block}; "
-          f"{sum(p.size for p in params):,} parameters")
+          f"{sum(p.numel() for p in params):,} parameters")
     opt = optim.AdamW(params, lr=args.lr, weight_decay=args.weight_decay)
     val_rng = np.random.default_rng(12345)
     val_set = [random_windows(val_ids, args.batch, args.block, val_rng) for _ in range(args.eval_batches)]

@@ -23,23 +23,23 @@ def test_backward_create_graph_gives_differentiable_grad():
     x = leaf([1.0, -2.0, 0.5])
     (x ** 3).sum().backward(create_graph=True)
     assert x.grad.requires_grad and x.grad.grad_fn is not None
-    np.testing.assert_allclose(x.grad.numpy(), 3 * x.numpy() ** 2)
+    np.testing.assert_allclose(x.grad.detach().numpy(), 3 * x.detach().numpy() ** 2)
     g = x.grad
     x.grad = None
     g.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), 6 * x.numpy())
+    np.testing.assert_allclose(x.grad.detach().numpy(), 6 * x.detach().numpy())
 
 
 def test_third_order_derivative():
     x = leaf([0.3, -1.2])
-    y = td.sin(x) if hasattr(td, "sin") else td.tanh(x)
+    y = td.tanh(x)
     g1, = autograd.grad(y.sum(), x, create_graph=True)
     g2, = autograd.grad(g1.sum(), x, create_graph=True)
     g3, = autograd.grad(g2.sum(), x)
-    t = np.tanh(x.numpy())
-    np.testing.assert_allclose(g1.numpy(), 1 - t ** 2)
-    np.testing.assert_allclose(g2.numpy(), -2 * t * (1 - t ** 2))
-    np.testing.assert_allclose(g3.numpy(), -2 * (1 - t ** 2) ** 2 + 4 * t ** 2 * (1 - t ** 2))
+    t = np.tanh(x.detach().numpy())
+    np.testing.assert_allclose(g1.detach().numpy(), 1 - t ** 2)
+    np.testing.assert_allclose(g2.detach().numpy(), -2 * t * (1 - t ** 2))
+    np.testing.assert_allclose(g3.detach().numpy(), -2 * (1 - t ** 2) ** 2 + 4 * t ** 2 * (1 - t ** 2))
 
 
 def test_deep_chain_double_backward_is_iterative():
@@ -49,15 +49,15 @@ def test_deep_chain_double_backward_is_iterative():
         y = y * 1.0001
     g, = autograd.grad(y.sum(), x, create_graph=True)
     gg, = autograd.grad((g * x).sum(), x)
-    np.testing.assert_allclose(gg.numpy(), [1.0001 ** 3000], rtol=1e-9)
+    np.testing.assert_allclose(gg.detach().numpy(), [1.0001 ** 3000], rtol=1e-9)
 
 
 # ---------------------------------------------------------------------------------- autograd.grad
 def test_grad_does_not_touch_dot_grad_and_returns_tuple():
     x, w = leaf([1.0, 2.0]), leaf([3.0, 4.0])
     gx, gw = autograd.grad((x * w).sum(), [x, w])
-    np.testing.assert_allclose(gx.numpy(), [3, 4])
-    np.testing.assert_allclose(gw.numpy(), [1, 2])
+    np.testing.assert_allclose(gx.detach().numpy(), [3, 4])
+    np.testing.assert_allclose(gw.detach().numpy(), [1, 2])
     assert x.grad is None and w.grad is None
 
 
@@ -68,7 +68,7 @@ def test_grad_allow_unused_and_materialize():
     gx, gu = autograd.grad((x * 2).sum(), [x, unused], allow_unused=True)
     assert gu is None and gx.item() == 2
     _, gz = autograd.grad((x * 2).sum(), [x, unused], materialize_grads=True)
-    np.testing.assert_array_equal(gz.numpy(), [0.0])
+    np.testing.assert_array_equal(gz.detach().numpy(), [0.0])
     with pytest.raises(ValueError, match="materialize_grads"):
         autograd.grad((x * 2).sum(), [x], allow_unused=False, materialize_grads=True)
 
@@ -80,7 +80,7 @@ def test_grad_non_scalar_outputs_need_grad_outputs():
         autograd.grad(y, x)
     v = td.Tensor(np.array([1.0, 0.5, -1.0]))
     g, = autograd.grad(y, x, grad_outputs=v)
-    np.testing.assert_allclose(g.numpy(), 2 * x.numpy() * v.numpy())
+    np.testing.assert_allclose(g.detach().numpy(), 2 * x.detach().numpy() * v.detach().numpy())
     with pytest.raises(ValueError, match="shape"):
         autograd.grad(x * x, x, grad_outputs=td.Tensor(np.ones(2)))
 
@@ -90,9 +90,9 @@ def test_grad_same_input_twice_and_hooks_under_create_graph():
     h = x * 1
     g1, g2, gh1, gh2 = autograd.grad((h * x).sum(), [x, x, h, h])
     for a, b in ((g1, g2), (gh1, gh2)):
-        np.testing.assert_array_equal(a.numpy(), b.numpy())
-    np.testing.assert_allclose(g1.numpy(), 2 * x.numpy())  # directly and through h
-    np.testing.assert_allclose(gh1.numpy(), x.numpy())
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+    np.testing.assert_allclose(g1.detach().numpy(), 2 * x.detach().numpy())  # directly and through h
+    np.testing.assert_allclose(gh1.detach().numpy(), x.detach().numpy())
     seen = []
     x.register_hook(lambda g: seen.append(g.requires_grad))
     (x ** 3).sum().backward(create_graph=True)
@@ -103,7 +103,7 @@ def test_grad_several_outputs_sum_their_vjps():
     x = leaf([1.0, 2.0])
     a, b = (x * x).sum(), (3 * x).sum()
     g, = autograd.grad([a, b], x)
-    np.testing.assert_allclose(g.numpy(), 2 * x.numpy() + 3)
+    np.testing.assert_allclose(g.detach().numpy(), 2 * x.detach().numpy() + 3)
 
 
 def test_grad_retain_graph():
@@ -111,7 +111,7 @@ def test_grad_retain_graph():
     y = (x.exp() * x).sum()
     g1, = autograd.grad(y, x, retain_graph=True)
     g2, = autograd.grad(y, x)
-    np.testing.assert_allclose(g1.numpy(), g2.numpy())
+    np.testing.assert_allclose(g1.detach().numpy(), g2.detach().numpy())
     with pytest.raises(RuntimeError, match="already freed"):
         autograd.grad(y, x)
 
@@ -121,7 +121,7 @@ def test_grad_of_a_non_leaf_and_errors():
     h = x * 3
     y = (h * h).sum()
     gh, = autograd.grad(y, h)
-    np.testing.assert_allclose(gh.numpy(), 2 * h.numpy())
+    np.testing.assert_allclose(gh.detach().numpy(), 2 * h.detach().numpy())
     with pytest.raises(RuntimeError, match="does not require grad"):
         autograd.grad((x * 2).sum(), td.Tensor([1.0]))
     with pytest.raises(RuntimeError, match="does not require grad"):
@@ -141,7 +141,7 @@ def test_backward_inputs_accumulates_only_there():
 def test_autograd_backward_several_roots():
     x = leaf([1.0, 2.0])
     autograd.backward([(x * x).sum(), (x * 2).sum()])
-    np.testing.assert_allclose(x.grad.numpy(), 2 * x.numpy() + 2)
+    np.testing.assert_allclose(x.grad.detach().numpy(), 2 * x.detach().numpy() + 2)
 
 
 # ------------------------------------------------------------------------- version counters
@@ -177,11 +177,11 @@ def test_inplace_on_leaf_requiring_grad_raises_unless_no_grad(name):
     p = leaf([0.5, 1.0, 2.0])
     with pytest.raises(RuntimeError, match="leaf tensor that requires grad .* in-place"):
         _inplace_cases()[name](p)
-    before = p.numpy().copy()
+    before = p.detach().numpy().copy()
     with td.no_grad():
         _inplace_cases()[name](p)
     assert p._version == 1 and p.requires_grad and p.is_leaf
-    assert not np.array_equal(p.numpy(), before) or name in ("clamp_",)
+    assert not np.array_equal(p.detach().numpy(), before) or name in ("clamp_",)
 
 
 def test_motivating_examples_from_the_issue():
@@ -194,13 +194,13 @@ def test_motivating_examples_from_the_issue():
     # the first training loop every PyTorch learner writes
     model = td.nn.Linear(3, 1)
     params = list(model.parameters())
-    before = [p.numpy().copy() for p in params]
+    before = [p.detach().numpy().copy() for p in params]
     loss = (model(td.Tensor(np.ones((4, 3), np.float32))) ** 2).mean()
     loss.backward()
     with td.no_grad():
         for p in params:
             p -= 0.1 * p.grad
-    assert all(not np.array_equal(b, p.numpy()) for b, p in zip(before, params))
+    assert all(not np.array_equal(b, p.detach().numpy()) for b, p in zip(before, params))
 
 
 def test_optimizer_step_between_forward_and_backward_raises():
@@ -221,13 +221,13 @@ def test_inplace_on_non_leaf_is_differentiable_and_rebases_grad_fn():
     y += x * x
     assert y.grad_fn.name() == "AddBackward" and not y.is_leaf
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), 3 + 2 * x.numpy())
+    np.testing.assert_allclose(x.grad.detach().numpy(), 3 + 2 * x.detach().numpy())
     z = td.zeros(2, dtype=np.float64)  # does not require grad; becomes part of the graph
     z[1] = x[0] * 5
     assert z.requires_grad
     x.grad = None
     z.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), [5.0, 0.0])
+    np.testing.assert_allclose(x.grad.detach().numpy(), [5.0, 0.0])
 
 
 def test_inplace_on_view_of_graph_tensor_is_not_supported():
@@ -246,17 +246,17 @@ def test_inplace_errors_for_shape_and_dtype():
         td.Tensor(np.zeros(3)).masked_fill_(td.Tensor(np.array([1, 0, 1])), 1.0)
     w = td.Tensor(np.zeros(3, np.float32))
     w.copy_(np.arange(3))  # copy_ converts like PyTorch's
-    np.testing.assert_array_equal(w.numpy(), [0, 1, 2])
+    np.testing.assert_array_equal(w.detach().numpy(), [0, 1, 2])
 
 
 def test_detach_shares_version_counter_and_views_share_it():
     x = td.Tensor(np.zeros(4))
     d = x.detach()
     d.add_(1.0)
-    assert x._version == 1 and x.numpy()[0] == 1.0
+    assert x._version == 1 and x.detach().numpy()[0] == 1.0
     v = x[1:]
     v.mul_(2.0)
-    assert x._version == 2 and x.numpy()[1] == 2.0
+    assert x._version == 2 and x.detach().numpy()[1] == 2.0
 
 
 # --------------------------------------------------------------------------------- custom Function
@@ -289,7 +289,7 @@ class SplitSigns(Function):
     def forward(ctx, x, w):
         pos = x.clamp(0.0) * w
         neg = x.clamp(None, 0.0) * w
-        mask = td.Tensor(x.numpy() > 0)
+        mask = td.Tensor(x.detach().numpy() > 0)
         ctx.mark_non_differentiable(mask)
         ctx.save_for_backward(x, w, pos)
         ctx.seen_needs = ctx.needs_input_grad
@@ -299,7 +299,7 @@ class SplitSigns(Function):
     def backward(ctx, gpos, gneg, gmask):
         x, w, pos = ctx.saved_tensors
         assert gmask is not None  # materialized as zeros by default
-        xpos = td.Tensor(x.numpy() > 0)
+        xpos = td.Tensor(x.detach().numpy() > 0)
         gx = (gpos * xpos + gneg * (1 - xpos)) * w if ctx.needs_input_grad[0] else None
         gw = (gpos * pos / w + gneg * x.clamp(None, 0.0)) if ctx.needs_input_grad[1] else None
         return gx, gw
@@ -312,7 +312,7 @@ def test_custom_function_several_outputs():
     assert not mask.requires_grad and pos.requires_grad and pos.grad_fn is neg.grad_fn
     assert pos.grad_fn.needs_input_grad == (True, False)
     (pos.sum() * 2 + neg.sum()).backward()
-    np.testing.assert_allclose(x.grad.numpy(), [4.0, 2.0, 4.0])
+    np.testing.assert_allclose(x.grad.detach().numpy(), [4.0, 2.0, 4.0])
     gradcheck(lambda a, b: SplitSigns.apply(a, b)[0] + SplitSigns.apply(a, b)[1] * 3,
               np.array([1.0, -2.0, 3.0]), np.array([1.5, 0.5, 2.0]))
 
@@ -408,18 +408,18 @@ def test_once_differentiable_builtin_op_names_itself():
 def test_register_hook_on_leaf_and_non_leaf_and_remove():
     x = leaf([1.0, 2.0])
     seen = []
-    h1 = x.register_hook(lambda g: seen.append(g.numpy().copy()))
+    h1 = x.register_hook(lambda g: seen.append(g.detach().numpy().copy()))
     h2 = x.register_hook(lambda g: g * 10)
     y = x * 2
     hy = y.register_hook(lambda g: g + 1)
     y.sum().backward()
     np.testing.assert_allclose(seen[0], [4.0, 4.0])   # (1 + 1) * 2
-    np.testing.assert_allclose(x.grad.numpy(), [40.0, 40.0])
+    np.testing.assert_allclose(x.grad.detach().numpy(), [40.0, 40.0])
     for h in (h1, h2, hy):
         h.remove()
     x.grad = None
     (x * 2).sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), [2.0, 2.0])
+    np.testing.assert_allclose(x.grad.detach().numpy(), [2.0, 2.0])
     with pytest.raises(RuntimeError, match="doesn't require gradient"):
         td.Tensor([1.0]).register_hook(lambda g: g)
 
@@ -429,14 +429,14 @@ def test_post_accumulate_grad_hook():
     calls = []
 
     def hook(t):
-        calls.append(t.grad.numpy().copy())  # called once, with the whole accumulated gradient
+        calls.append(t.grad.detach().numpy().copy())  # called once, with the whole accumulated gradient
 
     handle = w.register_post_accumulate_grad_hook(hook)
     ((w * w).sum() + (w * 3).sum()).backward()
     assert len(calls) == 1
-    np.testing.assert_allclose(calls[0], 2 * w.numpy() + 3)
+    np.testing.assert_allclose(calls[0], 2 * w.detach().numpy() + 3)
     (w * 1).sum().backward()
-    np.testing.assert_allclose(calls[1], 2 * w.numpy() + 4)  # accumulated
+    np.testing.assert_allclose(calls[1], 2 * w.detach().numpy() + 4)  # accumulated
     handle.remove()
     (w * 1).sum().backward()
     assert len(calls) == 2
@@ -455,7 +455,7 @@ def test_retain_grad_and_graph_inspection():
     y.retain_grad()
     assert y.retains_grad
     (y * y).sum().backward()
-    np.testing.assert_allclose(y.grad.numpy(), 2 * y.numpy())
+    np.testing.assert_allclose(y.grad.detach().numpy(), 2 * y.detach().numpy())
     with pytest.raises(RuntimeError, match="leaf"):
         y.requires_grad_(False)
     d = y.detach()
@@ -486,27 +486,27 @@ def _f(x):
 
 def test_jacobian_hessian_and_products():
     x = td.Tensor(np.array([0.5, -1.0, 2.0]))
-    a, b, c = x.numpy()
+    a, b, c = x.detach().numpy()
     H = np.array([[2 * b, 2 * a, 0], [2 * a, np.exp(b) * c, np.exp(b)], [0, np.exp(b), 0]])
-    np.testing.assert_allclose(hessian(_f, x).numpy(), H, rtol=1e-12)
+    np.testing.assert_allclose(hessian(_f, x).detach().numpy(), H, rtol=1e-12)
     v = td.Tensor(np.array([1.0, -2.0, 0.5]))
     for fn in (hvp, vhp):
         out, hv = fn(_f, x, v)
-        np.testing.assert_allclose(hv.numpy(), H @ v.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(hv.detach().numpy(), H @ v.detach().numpy(), rtol=1e-12)
         assert not hv.requires_grad
     grad = np.array([2 * a * b, a * a + np.exp(b) * c, np.exp(b)])
     out, g = vjp(_f, x)
-    np.testing.assert_allclose(g.numpy(), grad)
+    np.testing.assert_allclose(g.detach().numpy(), grad)
 
     def vec(x, y):
         return td.stack([x[0] * y, x[1] ** 3 * y])
 
     xs = (td.Tensor(np.array([1.0, 2.0])), td.Tensor(np.array(3.0)))
     jx, jy = jacobian(vec, xs)
-    np.testing.assert_allclose(jx.numpy(), [[3.0, 0.0], [0.0, 3 * 4 * 3.0]])
-    np.testing.assert_allclose(jy.numpy(), [1.0, 8.0])
+    np.testing.assert_allclose(jx.detach().numpy(), [[3.0, 0.0], [0.0, 3 * 4 * 3.0]])
+    np.testing.assert_allclose(jy.detach().numpy(), [1.0, 8.0])
     out, jv = jvp(vec, xs, (td.Tensor(np.array([1.0, 1.0])), td.Tensor(np.array(2.0))))
-    np.testing.assert_allclose(jv.numpy(), jx.numpy() @ [1.0, 1.0] + jy.numpy() * 2.0)
+    np.testing.assert_allclose(jv.detach().numpy(), jx.detach().numpy() @ [1.0, 1.0] + jy.detach().numpy() * 2.0)
     with pytest.raises(NotImplementedError, match="vectorize"):
         jacobian(vec, xs, vectorize=True)
 
@@ -515,7 +515,7 @@ def test_functional_create_graph_stays_differentiable():
     x = leaf([0.5, 1.5])
     _, hv = hvp(lambda t: (t ** 4).sum(), x, td.Tensor(np.ones(2)), create_graph=True)
     hv.sum().backward()  # d/dx sum(12 x^2) = 24 x
-    np.testing.assert_allclose(x.grad.numpy(), 24 * x.numpy())
+    np.testing.assert_allclose(x.grad.detach().numpy(), 24 * x.detach().numpy())
 
 
 # ---------------------------------------------------------------------------------- threads

@@ -67,7 +67,7 @@ def test_saliency_and_smoothgrad_of_a_linear_model_are_its_weights():
     model = nn.Sequential(nn.Flatten(), nn.Dense(3, activation="softmax"))
     x = np.random.default_rng(0).random((4, 2, 3)).astype(np.float32)
     model(tinydl.Tensor(x))
-    w = model[1].kernel.numpy()
+    w = model[1].kernel.detach().numpy()
     g, target = saliency(model, x, target=[0, 1, 2, 0])
     np.testing.assert_allclose(g.reshape(4, -1), w[:, [0, 1, 2, 0]].T, rtol=1e-6)  # the logits' gradient
     sg, _ = smoothgrad(model, x, target=2, n=4)
@@ -83,15 +83,15 @@ def test_capture_attention_records_what_return_attention_scores_gives():
     block = TransformerBlock(8, 2)
     x = tinydl.Tensor(np.random.default_rng(0).standard_normal((2, 5, 8)).astype(np.float32))
     block.eval()
-    want = block(x).numpy()
+    want = block(x).detach().numpy()
     with capture_attention(block) as rec:
-        got = block(x).numpy()
+        got = block(x).detach().numpy()
     np.testing.assert_array_equal(got, want)
     (weights,) = rec.values()
     assert len(weights) == 1 and weights[0].shape == (2, 2, 5, 5)
     np.testing.assert_allclose(weights[0].sum(-1), 1, rtol=1e-5)
     ln = block.ln1(x)
-    h = block.attn(ln, ln, return_attention_scores=True)[1].numpy()
+    h = block.attn(ln, ln, return_attention_scores=True)[1].detach().numpy()
     np.testing.assert_allclose(weights[0], h, rtol=1e-6)  # the same matrices the layer returns
     assert "forward" not in block.attn.__dict__  # the recorder is gone afterwards
 

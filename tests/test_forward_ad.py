@@ -18,7 +18,7 @@ def _forward_jvp(fn, arrays, tangents):
         duals = [fwAD.make_dual(td.Tensor(a), td.Tensor(t)) if t is not None else td.Tensor(a)
                  for a, t in zip(arrays, tangents)]
         out = fn(*duals)
-        return out.numpy(), fwAD.unpack_dual(out).tangent
+        return out.detach().numpy(), fwAD.unpack_dual(out).tangent
 
 
 @pytest.mark.parametrize("spec", FORWARD, ids=lambda s: s.name)
@@ -43,11 +43,11 @@ def test_forward_mode_matches_double_backward(spec, data):
             full[i] = t
         return fn(*full)
     out, want = jvp(f, xs, tuple(td.Tensor(tangents[i]) for i in wrt))
-    np.testing.assert_allclose(value, out.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(value, out.detach().numpy(), rtol=1e-12, atol=1e-12)
     if tangent is None:
-        assert not np.any(want.numpy()), spec.name
+        assert not np.any(want.detach().numpy()), spec.name
     else:
-        np.testing.assert_allclose(tangent.numpy(), want.numpy(), rtol=1e-9, atol=1e-9, err_msg=spec.name)
+        np.testing.assert_allclose(tangent.detach().numpy(), want.detach().numpy(), rtol=1e-9, atol=1e-9, err_msg=spec.name)
 
 
 def test_forward_mode_errors_and_scope():

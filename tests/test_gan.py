@@ -35,7 +35,7 @@ def test_networks_shapes_and_ranges(gan):
     z = tinydl.randn(5, gan.Z_DIM)
     fake = g(z)
     assert fake.shape == (5, 784)
-    assert np.all(np.abs(fake.numpy()) <= 1.0)          # tanh output: the data's [-1, 1] range
+    assert np.all(np.abs(fake.detach().numpy()) <= 1.0)          # tanh output: the data's [-1, 1] range
     assert d(fake).shape == (5, 1)                       # one logit per image
     assert [n for n, _ in g.named_parameters()][:2] == ["fc1.kernel", "fc1.bias"]
 
@@ -101,7 +101,7 @@ def test_short_run_discriminator_does_not_win(gan, mnist_dir, tmp_path):
     g = result["generator"].eval()
     with tinydl.no_grad():
         samples = g(tinydl.Tensor(np.random.default_rng(3).standard_normal((256, gan.Z_DIM)).astype(np.float32)))
-    dark = float(np.mean(samples.numpy() < -0.5))
+    dark = float(np.mean(samples.detach().numpy() < -0.5))
     assert dark > 0.5, f"only {dark:.2f} of the sample pixels are dark (MNIST: about 0.8)"
     for name in ("samples_step_000100.png", "samples_step_000200.png", "final_samples.png"):
         assert _png_size(out / name) == (8 * 30 + 2, 8 * 30 + 2)   # 8x8 grid, 2-pixel padding

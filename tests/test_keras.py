@@ -145,9 +145,9 @@ def test_functional_model_records_and_replays_layers():
     assert model.built and model.count_params() == 784 * 128 + 128 + 128 * 10 + 10
     assert [type(l).__name__ for l in model.layers] == ["InputLayer", "Dense", "Dense"]
     x = np.random.default_rng(0).random((5, 784)).astype(np.float32)
-    expected = out_layer(hidden_layer(tinydl.Tensor(x))).numpy()
+    expected = out_layer(hidden_layer(tinydl.Tensor(x))).detach().numpy()
     np.testing.assert_allclose(model.predict(x), expected, rtol=1e-6)
-    np.testing.assert_allclose(model(x).numpy(), expected, rtol=1e-6)
+    np.testing.assert_allclose(model(x).detach().numpy(), expected, rtol=1e-6)
     assert set(model.state_dict()) == {"1.kernel", "1.bias", "2.kernel", "2.bias"}
     lines = []
     model.summary(print_fn=lines.append)
@@ -731,16 +731,16 @@ def test_keras_losses_order_logits_and_backprop():
     assert c.item() == pytest.approx(a.item(), rel=1e-5)
     t = rng.random((6, 4)).astype(np.float32)
     mse = losses.MeanSquaredError()(t, probs)
-    assert mse.item() == pytest.approx(np.mean((probs.numpy() - t) ** 2), rel=1e-5)
+    assert mse.item() == pytest.approx(np.mean((probs.detach().numpy() - t) ** 2), rel=1e-5)
     mae = losses.MeanAbsoluteError()(t, probs)
-    assert mae.item() == pytest.approx(np.mean(np.abs(probs.numpy() - t)), rel=1e-5)
+    assert mae.item() == pytest.approx(np.mean(np.abs(probs.detach().numpy() - t)), rel=1e-5)
     bce = losses.BinaryCrossentropy(from_logits=True)(t > 0.5, logits)
     assert bce.item() == pytest.approx(nn.losses.binary_crossentropy((t > 0.5).astype(np.float32), logits,
                                                                      from_logits=True).item(), rel=1e-5)
     per_sample = losses.mse(t, probs)
     assert per_sample.shape == (6,)
     weighted = losses.MeanSquaredError()(t, probs, sample_weight=np.arange(6))
-    assert weighted.item() == pytest.approx(float(np.sum(per_sample.numpy() * np.arange(6)) / 6), rel=1e-5)
+    assert weighted.item() == pytest.approx(float(np.sum(per_sample.detach().numpy() * np.arange(6)) / 6), rel=1e-5)
     for name in ("sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy",
                  "mean_squared_error", "mse", "mae", "mean_absolute_error"):
         assert isinstance(losses.get(name), losses.Loss)
@@ -771,7 +771,7 @@ def test_keras_optimizer_facade():
     w = tinydl.Tensor([1.0, 2.0], requires_grad=True)
     sgd = optimizers.SGD(learning_rate=0.1)
     sgd.apply_gradients([(np.array([1.0, -1.0]), w)])
-    np.testing.assert_allclose(w.numpy(), [0.9, 2.1], rtol=1e-6)
+    np.testing.assert_allclose(w.detach().numpy(), [0.9, 2.1], rtol=1e-6)
     schedule = optim.ExponentialDecay(0.1, decay_steps=1, decay_rate=0.5)
     model = _mlp()
     model.compile(optimizers.SGD(learning_rate=schedule), "sparse_categorical_crossentropy")
@@ -796,9 +796,9 @@ def test_direct_call_of_a_subclassed_model_is_inference_by_default():
 
     net = Net()
     x = np.ones((4, 10), np.float32)
-    np.testing.assert_array_equal(net(x).numpy(), x)
-    assert (net(x, training=True).numpy() != x).any()
-    np.testing.assert_array_equal(net(x).numpy(), x)
+    np.testing.assert_array_equal(net(x).detach().numpy(), x)
+    assert (net(x, training=True).detach().numpy() != x).any()
+    np.testing.assert_array_equal(net(x).detach().numpy(), x)
 
 
 def test_fit_refuses_iterables_with_a_clear_message():

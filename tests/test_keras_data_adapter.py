@@ -22,7 +22,7 @@ class _Recorder(models.Model):
         self.seen = []
 
     def call(self, x, training=None):
-        self.seen.append(x.numpy()[:, 0].tolist())
+        self.seen.append(x.detach().numpy()[:, 0].tolist())
         return self.proj(x)
 
 
@@ -119,7 +119,7 @@ class _Ids(layers.Layer):
     integer_inputs = True
 
     def forward(self, x):
-        return tinydl.Tensor(x.numpy().astype(np.float32))
+        return tinydl.Tensor(x.detach().numpy().astype(np.float32))
 
 
 class _EmbeddingLookalike(layers.Layer):

@@ -24,14 +24,14 @@ def _param_gradcheck(layer, args, eps=1e-6, tol=1e-5, seed=0):
     for p in layer.parameters():
         if not p.requires_grad:
             continue
-        analytic = np.zeros(p.shape) if p.grad is None else p.grad.numpy()
+        analytic = np.zeros(p.shape) if p.grad is None else p.grad.detach().numpy()
         numeric = np.zeros(p.shape)
         for i in np.ndindex(*p.shape):  # (the array may be Fortran-ordered: no flat view)
             old = p.data[i]
             p.data[i] = old + eps
-            up = float((layer(*args).numpy() * proj).sum())
+            up = float((layer(*args).detach().numpy() * proj).sum())
             p.data[i] = old - eps
-            down = float((layer(*args).numpy() * proj).sum())
+            down = float((layer(*args).detach().numpy() * proj).sum())
             p.data[i] = old
             numeric[i] = (up - down) / (2 * eps)
         np.testing.assert_allclose(analytic, numeric, rtol=tol, atol=tol, err_msg=f"{layer.name}: {p.name}")
@@ -63,8 +63,8 @@ def test_conv1d_gradients_and_loop_reference(k, s, d, steps, padding, act):
         d = 1
     layer = layers.Conv1D(2, k, strides=s, dilation_rate=d, padding=padding, activation=act, dtype="float64")
     x = _x(2, steps, 3)
-    y = layer(x).numpy()
-    w, b = layer.kernel.numpy(), layer.bias.numpy()
+    y = layer(x).detach().numpy()
+    w, b = layer.kernel.detach().numpy(), layer.bias.detach().numpy()
     span = (k - 1) * d + 1
     if padding == "causal":
         xp = np.pad(x, ((0, 0), (span - 1, 0), (0, 0)))
@@ -88,8 +88,8 @@ def test_conv1d_gradients_and_loop_reference(k, s, d, steps, padding, act):
 def test_depthwise_conv2d_gradients_and_loop_reference(k, s, m, padding):
     layer = layers.DepthwiseConv2D(k, strides=s, padding=padding, depth_multiplier=m, dtype="float64")
     x = _x(1, 4, 5, 2)
-    y = layer(x).numpy()
-    w, b = layer.kernel.numpy(), layer.bias.numpy()
+    y = layer(x).detach().numpy()
+    w, b = layer.kernel.detach().numpy(), layer.bias.detach().numpy()
     if padding == "same":
         pads = []
         for n in (4, 5):
@@ -154,7 +154,7 @@ def test_masking_zeroes_masked_steps():
     x[0, 1] = 0.0
     layer = layers.Masking()
     assert layer.compute_mask(x).tolist() == [[True, False, True, True], [True] * 4]
-    assert np.all(layer(x).numpy()[0, 1] == 0)
+    assert np.all(layer(x).detach().numpy()[0, 1] == 0)
 
 
 @given(shared=st.sampled_from([None, [1], [1, 2]]))
@@ -182,8 +182,8 @@ def test_bidirectional_backward_layer_reads_the_sequence_reversed():
     x = _x(1, 4, 3)
     bi(x)
     bi.backward_layer.set_weights(fwd.get_weights())
-    y_f, y_b = [t.numpy() for t in bi(x)]
-    np.testing.assert_allclose(y_b[:, ::-1], fwd(x[:, ::-1]).numpy(), rtol=1e-12)
+    y_f, y_b = [t.detach().numpy() for t in bi(x)]
+    np.testing.assert_allclose(y_b[:, ::-1], fwd(x[:, ::-1]).detach().numpy(), rtol=1e-12)
     assert bi.count_params() if hasattr(bi, "count_params") else True
     assert len(bi.get_weights()) == 6
 
@@ -211,7 +211,7 @@ def test_attention_masks_drop_values_and_queries():
     layer = layers.Attention()
     out, w = layer([q, v], mask=[np.array([[True, False]]), np.array([[True, True, False]])],
                    return_attention_scores=True)
-    assert np.allclose(w.numpy()[..., 2], 0) and np.allclose(out.numpy()[0, 1], 0)
+    assert np.allclose(w.detach().numpy()[..., 2], 0) and np.allclose(out.detach().numpy()[0, 1], 0)
 
 
 @pytest.mark.parametrize("make", [layers.Add, layers.Subtract, layers.Multiply, layers.Average, layers.Maximum,
@@ -244,20 +244,20 @@ def test_random_layers_act_only_in_training():
     for layer in (layers.RandomFlip(seed=1), layers.RandomRotation(0.2, seed=1), layers.RandomZoom(0.3, seed=1),
                   layers.RandomTranslation(0.2, 0.2, seed=1), layers.RandomContrast(0.5, seed=1),
                   layers.GaussianNoise(1.0, seed=1)):
-        np.testing.assert_array_equal(layer(x).numpy(), x)
-        assert not np.array_equal(layer(x, training=True).numpy(), x), type(layer).__name__
+        np.testing.assert_array_equal(layer(x).detach().numpy(), x)
+        assert not np.array_equal(layer(x, training=True).detach().numpy(), x), type(layer).__name__
 
 
 def test_random_flip_flips_whole_images():
     x = np.arange(2 * 3 * 4).reshape(2, 3, 4, 1).astype("float32")
-    y = layers.RandomFlip("horizontal", seed=0)(x, training=True).numpy()
+    y = layers.RandomFlip("horizontal", seed=0)(x, training=True).detach().numpy()
     for i in range(2):
         assert np.array_equal(y[i], x[i]) or np.array_equal(y[i], x[i, :, ::-1])
 
 
 def test_random_rotation_by_a_full_turn_is_the_identity_and_refuses_gradients():
     x = np.random.default_rng(0).normal(size=(1, 5, 5, 1))
-    np.testing.assert_allclose(layers.RandomRotation((1.0, 1.0))(x, training=True).numpy(), x, atol=1e-6)
+    np.testing.assert_allclose(layers.RandomRotation((1.0, 1.0))(x, training=True).detach().numpy(), x, atol=1e-6)
     with pytest.raises(NotImplementedError, match="RandomRotation"):
         layers.RandomRotation(0.1)(tinydl.Tensor(x, requires_grad=True), training=True)
 
@@ -328,11 +328,11 @@ def test_round_tripped_layer_computes_the_same():
     for layer, x in ((layers.Conv1D(3, 2, activation="mish"), _x(2, 5, 2)),
                      (layers.Bidirectional(layers.GRU(2, return_sequences=True)), _x(2, 4, 3)),
                      (layers.SeparableConv2D(2, 2), _x(1, 3, 3, 2))):
-        y = layer(x).numpy()
+        y = layer(x).detach().numpy()
         clone = type(layer).from_config(layer.get_config())
         clone(x)
         clone.set_weights(layer.get_weights())
-        np.testing.assert_allclose(clone(x).numpy(), y, rtol=1e-6)
+        np.testing.assert_allclose(clone(x).detach().numpy(), y, rtol=1e-6)
 
 
 # ------------------------------------------------------------------ names
@@ -345,7 +345,7 @@ def test_keras_names_never_fall_back_to_pytorch_layers():
         with pytest.raises(AttributeError, match=name):
             getattr(layers, name)
     assert layers.LSTM.__module__.endswith("recurrent") and layers.Embedding.__name__ == "Embedding"
-    assert layers.ReLU(max_value=6.0)(np.array([7.0])).numpy().tolist() == [6.0]
+    assert layers.ReLU(max_value=6.0)(np.array([7.0])).detach().numpy().tolist() == [6.0]
 
 
 def test_dense_accepts_every_keras_activation_string():
@@ -364,9 +364,9 @@ def test_activations_finite_for_extreme_float32(name):
     from tinydl.keras import activations
     x = tinydl.Tensor(np.array([-1e30, -1e4, 0.0, 1e4, 1e30], dtype=np.float32), requires_grad=True)
     y = activations.get(name)(x)
-    assert np.all(np.isfinite(y.numpy())), y
+    assert np.all(np.isfinite(y.detach().numpy())), y
     y.sum().backward()
-    assert np.all(np.isfinite(x.grad.numpy()))
+    assert np.all(np.isfinite(x.grad.detach().numpy()))
 
 
 # ------------------------------------------------------------------ name modules
@@ -402,16 +402,16 @@ def test_kernel_constraints_are_applied_after_each_update():
     opt = optimizers.SGD(1.0)
     opt.apply_gradients([(np.ones(layer.kernel.shape, np.float32), layer.kernel),
                          (np.full(layer.bias.shape, -5.0, np.float32), layer.bias)])
-    assert layer.kernel.numpy().min() >= 0
-    assert np.linalg.norm(layer.bias.numpy()) <= 2 + 1e-5
+    assert layer.kernel.detach().numpy().min() >= 0
+    assert np.linalg.norm(layer.bias.detach().numpy()) <= 2 + 1e-5
 
 
 def test_set_random_seed_repeats_draws():
     from tinydl.keras import utils
     utils.set_random_seed(11)
-    a = (np.random.random(), layers.Dense(3)(np.ones((1, 2), np.float32)).numpy())
+    a = (np.random.random(), layers.Dense(3)(np.ones((1, 2), np.float32)).detach().numpy())
     utils.set_random_seed(11)
-    b = (np.random.random(), layers.Dense(3)(np.ones((1, 2), np.float32)).numpy())
+    b = (np.random.random(), layers.Dense(3)(np.ones((1, 2), np.float32)).detach().numpy())
     assert a[0] == b[0] and np.array_equal(a[1], b[1])
     with pytest.raises(ValueError, match="seed"):
         utils.set_random_seed(1.5)

@@ -60,12 +60,12 @@ def test_layer_matches_keras(case):
     layer.eval()
     xs = [tinydl.Tensor(G[f"input/{n}"], requires_grad=G[f"input/{n}"].dtype.kind == "f") for n in spec["inputs"]]
     y = _call(layer, spec["class"], xs)
-    np.testing.assert_allclose(y.numpy(), G[f"layer/{case}/output"], rtol=2e-4, atol=2e-4)
+    np.testing.assert_allclose(y.detach().numpy(), G[f"layer/{case}/output"], rtol=2e-4, atol=2e-4)
     (y * tinydl.Tensor(_cotangent(case, y.shape))).sum().backward()
     for n, x in zip(spec["inputs"], xs):
         key = f"layer/{case}/grad_{n}"
         if key in G:
-            got = x.grad.numpy() if x.grad is not None else np.zeros_like(G[key])
+            got = x.grad.detach().numpy() if x.grad is not None else np.zeros_like(G[key])
             np.testing.assert_allclose(got, G[key], rtol=2e-4, atol=2e-4)
     # every Keras config key is in ours, but for arguments of features tinydl does not have
     # (Keras's quantization and LoRA; the constraints/activity regularizer of the older layers)
@@ -99,14 +99,14 @@ KNOWN_MISSING = {
 def test_normalization_matches_keras():
     norm = layers.Normalization()
     norm.adapt(G["layer/normalization_adapt/adapt_data"])
-    np.testing.assert_allclose(norm(G["input/x2"]).numpy(), G["layer/normalization_adapt/output"], rtol=1e-4,
+    np.testing.assert_allclose(norm(G["input/x2"]).detach().numpy(), G["layer/normalization_adapt/output"], rtol=1e-4,
                                atol=1e-4)
     special = META["layers_special"]["normalization"]
     assert [list(w.shape) for w in norm.get_weights()] == special["weight_shapes"]
     given = layers.Normalization(mean=[1.0, 2.0, 3.0, 4.0], variance=[1.0, 4.0, 9.0, 0.0])
-    np.testing.assert_allclose(given(G["input/x2"]).numpy(), G["layer/normalization_given/output"], rtol=1e-5)
+    np.testing.assert_allclose(given(G["input/x2"]).detach().numpy(), G["layer/normalization_given/output"], rtol=1e-5)
     inv = layers.Normalization(mean=[1.0, 2.0, 3.0, 4.0], variance=[1.0, 4.0, 9.0, 16.0], invert=True)
-    np.testing.assert_allclose(inv(G["input/x2"]).numpy(), G["layer/normalization_invert/output"], rtol=1e-5)
+    np.testing.assert_allclose(inv(G["input/x2"]).detach().numpy(), G["layer/normalization_invert/output"], rtol=1e-5)
 
 
 ACTIVATIONS = sorted(k.split("/")[1] for k in G if k.startswith("activation/") and k.endswith("/value"))
@@ -117,11 +117,11 @@ def test_activation_matches_keras(name):
     x = tinydl.Tensor(G["activation/x"][None, :] if name in ("softmax", "log_softmax") else G["activation/x"],
                       requires_grad=True)
     y = activations.get(name)(x)
-    np.testing.assert_allclose(y.numpy(), G[f"activation/{name}/value"], rtol=1e-5, atol=1e-6)
-    (y * tinydl.Tensor(np.cos(x.numpy()))).sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), G[f"activation/{name}/grad"], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(y.detach().numpy(), G[f"activation/{name}/value"], rtol=1e-5, atol=1e-6)
+    (y * tinydl.Tensor(np.cos(x.detach().numpy()))).sum().backward()
+    np.testing.assert_allclose(x.grad.detach().numpy(), G[f"activation/{name}/grad"], rtol=1e-4, atol=1e-5)
     # and as a string in a layer
-    np.testing.assert_allclose(layers.Activation(name)(x).numpy(), G[f"activation/{name}/value"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(layers.Activation(name)(x).detach().numpy(), G[f"activation/{name}/value"], rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("case", sorted(META["losses"]))
@@ -131,12 +131,12 @@ def test_loss_matches_keras(case):
     yt = G[f"loss_input/{spec['y_true']}"]
     yp = tinydl.Tensor(G[f"loss_input/{spec['y_pred']}"], requires_grad=True)
     value = loss(yt, yp)
-    np.testing.assert_allclose(value.numpy(), G[f"loss/{case}/value"], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(value.detach().numpy(), G[f"loss/{case}/value"], rtol=1e-4, atol=1e-6)
     value.backward()
-    np.testing.assert_allclose(yp.grad.numpy(), G[f"loss/{case}/grad"], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(yp.grad.detach().numpy(), G[f"loss/{case}/grad"], rtol=1e-4, atol=1e-6)
     if f"loss/{case}/weighted" in G:
         weighted = loss(yt, G[f"loss_input/{spec['y_pred']}"], sample_weight=G["loss_input/sw"])
-        np.testing.assert_allclose(weighted.numpy(), G[f"loss/{case}/weighted"], rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(weighted.detach().numpy(), G[f"loss/{case}/weighted"], rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.parametrize("case", sorted(META["metrics"]))
@@ -162,9 +162,9 @@ def test_optimizer_trajectory_matches_keras(case):
     w = tinydl.Tensor(G["optimizer_input/w0"].copy(), requires_grad=True)
     traj = []
     for _ in range(6):
-        grad = 2 * c * (w.numpy() - target) + 0.4 * w.numpy() ** 3
+        grad = 2 * c * (w.detach().numpy() - target) + 0.4 * w.detach().numpy() ** 3
         opt.apply_gradients([(tinydl.Tensor(grad.astype(np.float32)), w)])
-        traj.append(w.numpy().copy())
+        traj.append(w.detach().numpy().copy())
     np.testing.assert_allclose(np.stack(traj), G[f"optimizer/{case}/trajectory"], rtol=1e-4, atol=1e-5)
     # Keras's defaults, as recorded from its get_config
     ours = opt.get_config()
@@ -186,27 +186,27 @@ def test_text_vectorization_matches_keras(case):
     tv = layers.TextVectorization(**spec["kwargs"])
     tv.adapt(META["text"]["corpus"])
     assert tv.get_vocabulary() == spec["vocabulary"]
-    np.testing.assert_allclose(tv(META["text"]["test"]).numpy(), G[f"text/{case}/output"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(tv(META["text"]["test"]).detach().numpy(), G[f"text/{case}/output"], rtol=1e-5, atol=1e-6)
 
 
 def test_lookups_match_keras():
     sl = layers.StringLookup()
     sl.adapt(np.array(["b", "a", "c", "a", "b", "a"]))
     assert sl.get_vocabulary() == META["lookup"]["string_vocab"]
-    np.testing.assert_array_equal(sl(np.array([["a", "d"], ["c", "b"]])).numpy(), G["lookup/string/output"])
+    np.testing.assert_array_equal(sl(np.array([["a", "d"], ["c", "b"]])).detach().numpy(), G["lookup/string/output"])
     slm = layers.StringLookup(vocabulary=["x", "y"], mask_token="[M]")
-    np.testing.assert_array_equal(slm(np.array(["y", "[M]", "q", "x"])).numpy(), G["lookup/string_mask/output"])
+    np.testing.assert_array_equal(slm(np.array(["y", "[M]", "q", "x"])).detach().numpy(), G["lookup/string_mask/output"])
     slh = layers.StringLookup(vocabulary=["x", "y", "z"], output_mode="multi_hot")
-    np.testing.assert_array_equal(slh(np.array([["x", "z"], ["q", "q"]])).numpy(), G["lookup/string_multi_hot/output"])
+    np.testing.assert_array_equal(slh(np.array([["x", "z"], ["q", "q"]])).detach().numpy(), G["lookup/string_multi_hot/output"])
     il = layers.IntegerLookup()
     il.adapt(np.array([7, 3, 7, 9, 3, 7]))
     assert il.get_vocabulary() == META["lookup"]["integer_vocab"]
-    np.testing.assert_array_equal(il(np.array([3, 7, 42, 9])).numpy(), G["lookup/integer/output"])
+    np.testing.assert_array_equal(il(np.array([3, 7, 42, 9])).detach().numpy(), G["lookup/integer/output"])
     ili = layers.IntegerLookup(vocabulary=[10, 20, 30], invert=True)
     np.testing.assert_array_equal(np.asarray(ili(np.array([1, 3, 0])), dtype=np.int64), G["lookup/integer_invert/output"])
     for mode in ("one_hot", "multi_hot", "count"):
         data = np.array([3, 1, 4]) if mode == "one_hot" else np.array([[0, 1, 1], [4, 4, 2]])
-        out = layers.CategoryEncoding(num_tokens=5, output_mode=mode)(data).numpy()
+        out = layers.CategoryEncoding(num_tokens=5, output_mode=mode)(data).detach().numpy()
         np.testing.assert_array_equal(out, G[f"lookup/category_{mode}/output"])
 
 
@@ -241,14 +241,14 @@ def test_constant_initializer_constraints_and_regularizers_match_keras():
         np.testing.assert_allclose(got, G[f"constraint/{key}"], rtol=1e-5, atol=1e-6)
     for key, reg in [("l1", regularizers.l1(0.3)), ("l2", regularizers.l2(0.2)),
                      ("l1_l2", regularizers.l1_l2(l1=0.1, l2=0.4)), ("L1L2_default", regularizers.L1L2())]:
-        np.testing.assert_allclose(reg(tinydl.Tensor(w)).numpy(), G[f"regularizer/{key}"], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(reg(tinydl.Tensor(w)).detach().numpy(), G[f"regularizer/{key}"], rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("fn", sorted(META["loss_functions"]))
 def test_loss_function_matches_keras(fn):
     yt, yp = META["loss_functions"][fn]
     got = getattr(losses, fn)(G[f"loss_input/{yt}"], tinydl.Tensor(G[f"loss_input/{yp}"]))
-    np.testing.assert_allclose(got.numpy(), G[f"loss_fn/{fn}"], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(got.detach().numpy(), G[f"loss_fn/{fn}"], rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.parametrize("fn", sorted(META["metric_functions"]))

@@ -46,9 +46,9 @@ def test_gradients_through_lora_dense(n, fin, fout, rank, seed):
             return layer(x)
     gradcheck(fn, x, a, b)
     # the forward is the dense layer with W + (alpha/r) (B A)^T
-    w = layer.kernel.numpy() + 2.0 * (b @ a).T
+    w = layer.kernel.detach().numpy() + 2.0 * (b @ a).T
     with bound(adapter, tinydl.Tensor(a), tinydl.Tensor(b)):
-        np.testing.assert_allclose(layer(tinydl.Tensor(x)).numpy(), np.tanh(x @ w + layer.bias.numpy()), rtol=1e-12)
+        np.testing.assert_allclose(layer(tinydl.Tensor(x)).detach().numpy(), np.tanh(x @ w + layer.bias.detach().numpy()), rtol=1e-12)
 
 
 @given(c=st.integers(1, 3), f=st.integers(1, 3), k=st.sampled_from([1, 2, 3]), rank=st.integers(1, 2),
@@ -93,11 +93,11 @@ def test_adapted_model_starts_equal_trains_only_adapters_and_merges():
     tinydl.manual_seed(0)
     model = _toy_cnn()
     x = tinydl.Tensor(np.random.default_rng(0).random((5, 8, 8, 1)).astype(np.float32))
-    base_out = model(x).numpy()
+    base_out = model(x).detach().numpy()
     base = {k: v.copy() for k, v in model.state_dict().items()}
     adapters = apply_lora(model, rank=2)
     assert set(adapters) == {"0.kernel", "3.kernel", "4.kernel"}
-    np.testing.assert_array_equal(model(x).numpy(), base_out)  # B = 0: the pretrained function
+    np.testing.assert_array_equal(model(x).detach().numpy(), base_out)  # B = 0: the pretrained function
     opt = optim.Adam(model.trainable_parameters(), lr=1e-2)
     y = np.array([0, 1, 2, 0, 1])
     for _ in range(3):
@@ -107,18 +107,18 @@ def test_adapted_model_starts_equal_trains_only_adapters_and_merges():
     state = model.state_dict()
     for k, v in base.items():
         np.testing.assert_array_equal(state[k], v)  # frozen: unchanged
-    assert all(np.abs(a.B.numpy()).max() > 0 for a in adapters.values())
-    unmerged = model(x).numpy()
+    assert all(np.abs(a.B.detach().numpy()).max() > 0 for a in adapters.values())
+    unmerged = model(x).detach().numpy()
     assert not np.allclose(unmerged, base_out)
     merge_lora(model)
-    np.testing.assert_allclose(model(x).numpy(), unmerged, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model(x).detach().numpy(), unmerged, rtol=1e-5, atol=1e-6)
     unmerge_lora(model)
-    np.testing.assert_allclose(model(x).numpy(), unmerged, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model(x).detach().numpy(), unmerged, rtol=1e-5, atol=1e-6)
     for k, v in base.items():
         np.testing.assert_allclose(model.state_dict()[k], v, atol=1e-6)
     remove_lora(model)
     assert not lora_adapters(model) and "0.kernel_lora.A" not in model.state_dict()
-    np.testing.assert_allclose(model(x).numpy(), unmerged, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model(x).detach().numpy(), unmerged, rtol=1e-5, atol=1e-6)
 
 
 def test_save_and_load_adapters_alone(tmp_path):
@@ -130,7 +130,7 @@ def test_save_and_load_adapters_alone(tmp_path):
     apply_lora(model, rank=3, alpha=6)
     for a in lora_adapters(model).values():
         a.B.data[...] = np.random.default_rng(2).standard_normal(a.B.shape)
-    want = model(x).numpy()
+    want = model(x).detach().numpy()
     path = tmp_path / "adapters.npz"
     save_lora(path, model)
     arrays, meta = load_state(path)
@@ -140,7 +140,7 @@ def test_save_and_load_adapters_alone(tmp_path):
     fresh(x)
     fresh.load_state_dict(base)
     load_lora(path, fresh)
-    np.testing.assert_array_equal(fresh(x).numpy(), want)
+    np.testing.assert_array_equal(fresh(x).detach().numpy(), want)
     assert {n for n, p in fresh.named_parameters() if p.requires_grad} == {
         f"{k}_lora.{m}" for k in ("0.kernel", "3.kernel", "4.kernel") for m in "AB"}
     other = nn.Sequential(nn.Dense(3))
@@ -173,10 +173,10 @@ def test_frozen_batchnorm_runs_in_inference_mode_like_keras():
     mean, var = bn.moving_mean.copy(), bn.moving_variance.copy()
     bn.trainable = False
     assert bn.training
-    y = bn(tinydl.Tensor(x)).numpy()
+    y = bn(tinydl.Tensor(x)).detach().numpy()
     np.testing.assert_array_equal(bn.moving_mean, mean)
     np.testing.assert_array_equal(bn.moving_variance, var)
-    expected = (x - mean) / np.sqrt(var + bn.epsilon) * bn.gamma.numpy() + bn.beta.numpy()
+    expected = (x - mean) / np.sqrt(var + bn.epsilon) * bn.gamma.detach().numpy() + bn.beta.detach().numpy()
     np.testing.assert_allclose(y, expected, rtol=1e-5)
     # freezing the containing Keras model does the same, through fit()
     from tinydl.keras import layers, models
@@ -207,8 +207,8 @@ def test_param_groups_give_the_body_and_head_their_own_learning_rates():
     x = tinydl.Tensor(np.ones((3, 5), np.float32))
     head(body(x))
     opt = optim.SGD([{"params": body.parameters(), "lr": 0.0}, {"params": head.parameters()}], lr=0.1)
-    b0, h0 = body.kernel.numpy().copy(), head.kernel.numpy().copy()
+    b0, h0 = body.kernel.detach().numpy().copy(), head.kernel.detach().numpy().copy()
     (head(body(x)) ** 2).sum().backward()
     opt.step()
-    np.testing.assert_array_equal(body.kernel.numpy(), b0)
-    np.testing.assert_allclose(head.kernel.numpy(), h0 - 0.1 * head.kernel.grad.numpy(), rtol=1e-6)
+    np.testing.assert_array_equal(body.kernel.detach().numpy(), b0)
+    np.testing.assert_allclose(head.kernel.detach().numpy(), h0 - 0.1 * head.kernel.grad.detach().numpy(), rtol=1e-6)

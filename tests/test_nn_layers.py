@@ -96,7 +96,7 @@ def test_conv2d_forward_and_gradients(cfg):
 
     def f(xx, ww, bb):
         return F.conv2d(xx, ww, bb, cfg["s"], cfg["padding"], cfg["d"], data_format=layout)
-    got = f(td.Tensor(_nchw(x, layout)), td.Tensor(w), td.Tensor(b)).numpy()
+    got = f(td.Tensor(_nchw(x, layout)), td.Tensor(w), td.Tensor(b)).detach().numpy()
     np.testing.assert_allclose(got, _nchw(want, layout), rtol=1e-10, atol=1e-10)
     gradcheck(f, _nchw(x, layout), w, b)
 
@@ -116,7 +116,7 @@ def test_conv2d_with_bias_and_activation_fused_and_reference_paths(cfg, act):
         return F.conv2d(xx, ww, bb, cfg["s"], cfg["padding"], cfg["d"], activation=act)
     for reference in (False, True):
         with td.use_reference(reference):
-            np.testing.assert_allclose(f(td.Tensor(x), td.Tensor(w), td.Tensor(b)).numpy(), want,
+            np.testing.assert_allclose(f(td.Tensor(x), td.Tensor(w), td.Tensor(b)).detach().numpy(), want,
                                        rtol=1e-10, atol=1e-10)
             gradcheck(f, x, w, b)
 
@@ -126,10 +126,10 @@ def test_conv2d_layer_both_layouts_match_functional(cfg):
     layer = nn.Conv2D(cfg["o"], cfg["k"], strides=cfg["s"], padding=cfg["padding"], dilation_rate=cfg["d"],
                       data_format=cfg["layout"], activation="relu", dtype="float64")
     x = _nchw(RNG.standard_normal((cfg["n"], *cfg["hw"], cfg["c"])), cfg["layout"])
-    got = layer(td.Tensor(x)).numpy()
+    got = layer(td.Tensor(x)).detach().numpy()
     want = _nchw(np.maximum(conv_ref(_nchw(x, cfg["layout"]) if cfg["layout"] == "channels_last"
-                                     else x.transpose(0, 2, 3, 1), layer.kernel.numpy(), cfg["s"], cfg["pads"],
-                                     cfg["d"]) + layer.bias.numpy(), 0), cfg["layout"])
+                                     else x.transpose(0, 2, 3, 1), layer.kernel.detach().numpy(), cfg["s"], cfg["pads"],
+                                     cfg["d"]) + layer.bias.detach().numpy(), 0), cfg["layout"])
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
 
 
@@ -160,7 +160,7 @@ def test_conv2d_transpose_forward_and_gradients(cfg):
 
     def f(xx, ww):
         return F.conv2d_transpose(xx, ww, None, cfg["s"], cfg["padding"])
-    got = f(td.Tensor(x), td.Tensor(w)).numpy()
+    got = f(td.Tensor(x), td.Tensor(w)).detach().numpy()
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
     gradcheck(f, x, w)
@@ -174,8 +174,8 @@ def test_conv2d_transpose_layers_both_flavours():
     torch_layer = nn.ConvTranspose2d(2, 3, 4, stride=2, padding=1, dtype="float64")
     out = torch_layer(td.Tensor(x.transpose(0, 3, 1, 2)))
     assert out.shape == (2, 3, 10, 10)  # (5-1)*2 - 2*1 + 4 = 10
-    want = conv_transpose_ref(x, torch_layer.kernel.numpy(), (2, 2), (1, 1), (10, 10)) + torch_layer.bias.numpy()
-    np.testing.assert_allclose(out.numpy(), want.transpose(0, 3, 1, 2), rtol=1e-10, atol=1e-10)
+    want = conv_transpose_ref(x, torch_layer.kernel.detach().numpy(), (2, 2), (1, 1), (10, 10)) + torch_layer.bias.detach().numpy()
+    np.testing.assert_allclose(out.detach().numpy(), want.transpose(0, 3, 1, 2), rtol=1e-10, atol=1e-10)
 
 
 @st.composite
@@ -200,7 +200,7 @@ def test_pooling_forward_and_gradients(cfg):
 
     def f(xx):
         return fn(xx, cfg["p"], cfg["s"], cfg["padding"], data_format=layout)
-    got = f(td.Tensor(_nchw(x, layout))).numpy()
+    got = f(td.Tensor(_nchw(x, layout))).detach().numpy()
     np.testing.assert_allclose(got, _nchw(pool_ref(x, cfg["p"], cfg["s"], cfg["pads"], cfg["kind"]), layout),
                                rtol=1e-12, atol=1e-12)
     gradcheck(f, _nchw(x, layout), eps=1e-4)
@@ -209,7 +209,7 @@ def test_pooling_forward_and_gradients(cfg):
 def test_maxpool_ties_send_gradient_to_the_first_maximum():
     x = td.Tensor(np.ones((1, 2, 2, 1)), requires_grad=True)
     F.max_pool2d(x, 2).sum().backward()
-    np.testing.assert_array_equal(x.grad.numpy()[0, :, :, 0], [[1, 0], [0, 0]])
+    np.testing.assert_array_equal(x.grad.detach().numpy()[0, :, :, 0], [[1, 0], [0, 0]])
 
 
 def test_seed_worked_example():
@@ -224,11 +224,11 @@ def test_seed_worked_example():
     x = td.Tensor(np.ones((1, 5, 5, 1)))
     k = td.Tensor(np.array([[1, -1, 0], [1, -1, 0], [0, 0, 1]], float).reshape(3, 3, 1, 1))
     fmap = F.conv2d(x, k)
-    np.testing.assert_array_equal(fmap.numpy()[0, :, :, 0], np.ones((3, 3)))
+    np.testing.assert_array_equal(fmap.detach().numpy()[0, :, :, 0], np.ones((3, 3)))
     relu = td.relu(fmap)
-    np.testing.assert_array_equal(relu.numpy()[0, :, :, 0], np.ones((3, 3)))
-    np.testing.assert_array_equal(F.max_pool2d(relu, 2).numpy()[0, :, :, 0], [[1.0]])
-    np.testing.assert_array_equal(F.max_pool2d(relu, 2, strides=1).numpy()[0, :, :, 0], np.ones((2, 2)))
+    np.testing.assert_array_equal(relu.detach().numpy()[0, :, :, 0], np.ones((3, 3)))
+    np.testing.assert_array_equal(F.max_pool2d(relu, 2).detach().numpy()[0, :, :, 0], [[1.0]])
+    np.testing.assert_array_equal(F.max_pool2d(relu, 2, strides=1).detach().numpy()[0, :, :, 0], np.ones((2, 2)))
 
 
 # ---------------------------------------------------------------- fused ops (inventory specs)
@@ -278,11 +278,11 @@ def test_dense_forward_and_gradients(n, fin, units, act):
     layer = nn.Dense(units, activation=act, dtype="float64")
     x = RNG.standard_normal((n, fin))
     layer(td.Tensor(x))
-    k, b = layer.kernel.numpy(), layer.bias.numpy()
+    k, b = layer.kernel.detach().numpy(), layer.bias.detach().numpy()
     z = x @ k + b
     ref = {None: z, "relu": np.maximum(z, 0), "tanh": np.tanh(z), "sigmoid": _sigmoid(z),
            "softmax": np.exp(z) / np.exp(z).sum(1, keepdims=True)}[act]
-    np.testing.assert_allclose(layer(td.Tensor(x)).numpy(), ref, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(layer(td.Tensor(x)).detach().numpy(), ref, rtol=1e-10, atol=1e-12)
     if act == "relu":
         assume(np.abs(z).min() > 0.05)  # away from relu's kink
     gradcheck(lambda xx, kk, bb: nn.layers.activate(xx @ kk, act, bb), x, k, b)
@@ -292,24 +292,24 @@ def test_dropout_train_and_eval():
     td.manual_seed(1)
     layer = nn.Dropout(0.25)
     x = td.Tensor(np.ones((200, 50)))
-    y = layer(x).numpy()
+    y = layer(x).detach().numpy()
     assert set(np.unique(y)) <= {0.0, 1 / 0.75}
     assert abs((y == 0).mean() - 0.25) < 0.02
     layer.eval()
-    np.testing.assert_array_equal(layer(x).numpy(), x.numpy())
+    np.testing.assert_array_equal(layer(x).detach().numpy(), x.detach().numpy())
 
 
 @given(st.integers(2, 5), st.sampled_from([(3,), (2, 3, 4)]))
 def test_batchnorm_train_eval_and_gradients(n, feat):
     layer = nn.BatchNormalization(momentum=0.9, epsilon=1e-3, dtype="float64")
     x = RNG.standard_normal((n,) + feat) * 2 + 1
-    y = layer(td.Tensor(x)).numpy()
+    y = layer(td.Tensor(x)).detach().numpy()
     axes = tuple(range(x.ndim - 1))
     want = (x - x.mean(axes)) / np.sqrt(x.var(axes) + 1e-3)
     np.testing.assert_allclose(y, want, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(to_host(layer.moving_mean), 0.1 * x.mean(axes), rtol=1e-9)
     layer.eval()
-    np.testing.assert_allclose(layer(td.Tensor(x)).numpy(),
+    np.testing.assert_allclose(layer(td.Tensor(x)).detach().numpy(),
                                (x - to_host(layer.moving_mean)) / np.sqrt(to_host(layer.moving_variance) + 1e-3), rtol=1e-9)
     layer.train()
     g, b = RNG.uniform(0.5, 1.5, feat[-1]), RNG.uniform(-1, 1, feat[-1])
@@ -332,7 +332,7 @@ def test_batchnorm_torch_flavour_running_stats():
 
 def test_global_average_pooling_flatten_reshape():
     x = RNG.standard_normal((2, 3, 4, 5))
-    np.testing.assert_allclose(nn.GlobalAveragePooling2D()(td.Tensor(x)).numpy(), x.mean((1, 2)))
+    np.testing.assert_allclose(nn.GlobalAveragePooling2D()(td.Tensor(x)).detach().numpy(), x.mean((1, 2)))
     assert nn.Flatten()(td.Tensor(x)).shape == (2, 60)
     assert nn.Reshape((12, 5))(td.Tensor(x)).shape == (2, 12, 5)
     gradcheck(lambda t: nn.GlobalAveragePooling2D()(t), x)
@@ -348,7 +348,7 @@ def test_initializers_have_keras_statistics():
     np.testing.assert_allclose(q @ q.T, np.eye(16), atol=1e-10)
     layer = nn.Dense(4, kernel_initializer="he_uniform", bias_initializer="ones")
     layer(td.ones(1, 3))
-    assert (layer.bias.numpy() == 1).all()
+    assert (layer.bias.detach().numpy() == 1).all()
 
 
 def test_layer_errors_name_the_layer_and_shapes():
@@ -389,15 +389,15 @@ def test_module_api_state_dict_and_freezing():
     assert "bn.moving_mean" in sd
     other = Net()
     other.load_state_dict(sd)
-    np.testing.assert_array_equal(other.fc.kernel.numpy(), net.fc.kernel.numpy())
+    np.testing.assert_array_equal(other.fc.kernel.detach().numpy(), net.fc.kernel.detach().numpy())
     bad = dict(sd)
     bad["fc.kernel"] = np.zeros((3, 3), np.float32)
-    before = other.conv.kernel.numpy().copy()
+    before = other.conv.kernel.detach().numpy().copy()
     with td.no_grad():
         other.conv.kernel.copy_(5)
     with pytest.raises(ValueError, match=r"'fc.kernel' has shape \(3, 3\).*\(32, 3\)"):
         other.load_state_dict(bad)
-    assert (other.conv.kernel.numpy() == 5).all()  # untouched on failure
+    assert (other.conv.kernel.detach().numpy() == 5).all()  # untouched on failure
     with pytest.raises(KeyError, match="missing keys"):
         other.load_state_dict({k: v for k, v in sd.items() if k != "fc.bias"})
     net.conv.trainable = False

@@ -69,7 +69,7 @@ def test_reductions(reduction):
     t, p = np.zeros((3, 2)), np.arange(6.0).reshape(3, 2)
     per = (p ** 2).mean(1)
     want = {"mean": per.mean(), "sum": per.sum(), "none": per}[reduction]
-    np.testing.assert_allclose(L.mean_squared_error(t, td.Tensor(p), reduction=reduction).numpy(), want)
+    np.testing.assert_allclose(L.mean_squared_error(t, td.Tensor(p), reduction=reduction).detach().numpy(), want)
 
 
 @pytest.mark.parametrize("v", [1e4, -1e4])
@@ -84,7 +84,7 @@ def test_cross_entropies_finite_for_huge_logits(v):
         assert np.isfinite(loss.item())
         z.grad = None
         loss.backward()
-        assert np.isfinite(z.grad.numpy()).all()
+        assert np.isfinite(z.grad.detach().numpy()).all()
 
 
 def test_probabilities_of_exactly_zero_and_one_are_clipped():
@@ -92,7 +92,7 @@ def test_probabilities_of_exactly_zero_and_one_are_clipped():
     loss = L.binary_crossentropy(np.array([[1.0, 0.0]]), p)
     assert loss.item() == pytest.approx(-np.log(1e-7), rel=1e-3)
     loss.backward()
-    assert np.isfinite(p.grad.numpy()).all()
+    assert np.isfinite(p.grad.detach().numpy()).all()
     q = td.Tensor([[0.0, 1.0]], requires_grad=True)
     assert np.isfinite(L.sparse_categorical_crossentropy([0], q).item())
 
@@ -115,7 +115,7 @@ def test_logits_registry_frees_with_the_probabilities_and_makes_no_cycle():
         probs = layer(x)
         z = registry.logits_of(probs, "softmax")
         assert z is not None and registry.logits_of(probs, "sigmoid") is None
-        assert registry.logits_of(td.Tensor(probs.numpy()), "softmax") is None  # a copy has no logits
+        assert registry.logits_of(td.Tensor(probs.detach().numpy()), "softmax") is None  # a copy has no logits
         entries, z_ref = len(registry._entries), weakref.ref(z)
         del z, probs  # reference counting alone frees both: nothing refers back to the probabilities
         assert z_ref() is None and len(registry._entries) == entries - 1
@@ -135,13 +135,13 @@ def test_logits_registry_across_threads():
         try:
             for i in range(40):
                 out = layer(td.Tensor(np.full((2, 3), float(i), np.float32)))
-                z = registry.logits_of(out, layer.activation).numpy()
+                z = registry.logits_of(out, layer.activation).detach().numpy()
                 if layer.activation == "sigmoid":
                     expected = 1 / (1 + np.exp(-z))
                 else:
                     expected = np.exp(z - z.max(-1, keepdims=True))
                     expected /= expected.sum(-1, keepdims=True)
-                np.testing.assert_allclose(out.numpy(), expected, rtol=1e-5, atol=1e-7)
+                np.testing.assert_allclose(out.detach().numpy(), expected, rtol=1e-5, atol=1e-7)
         except Exception as e:  # noqa: BLE001 - reported below
             errors.append(e)
 
@@ -173,6 +173,6 @@ def test_loss_objects_pytorch_order():
     crit = nn.CrossEntropyLoss()
     crit(z, np.array([1])).backward()
     s = np.exp([1.0, 2.0]) / np.exp([1.0, 2.0]).sum()
-    np.testing.assert_allclose(z.grad.numpy(), [s - [0, 1]])
+    np.testing.assert_allclose(z.grad.detach().numpy(), [s - [0, 1]])
     assert nn.MSELoss(reduction="sum")(td.Tensor([1.0, 3.0]), td.Tensor([0.0, 0.0])).item() == 10.0
     gradcheck(lambda a: nn.BCEWithLogitsLoss()(a, np.array([1.0, 0.0])), np.array([0.3, -2.0]))

@@ -20,7 +20,7 @@ def test_two_layer_mlp_learns_xor():
         loss.backward()
         opt.step()
     assert loss.item() < 0.05
-    assert ((model(x).numpy() > 0.5) == y).all()
+    assert ((model(x).detach().numpy() > 0.5) == y).all()
 
 
 def test_small_cnn_overfits_64_mnist_images(mnist_dir):
@@ -51,5 +51,5 @@ def test_small_cnn_overfits_64_mnist_images(mnist_dir):
         loss.backward()
         opt.step()
     with td.no_grad():
-        acc = (model(x).numpy().argmax(1) == y).mean()
+        acc = (model(x).detach().numpy().argmax(1) == y).mean()
     assert acc == 1.0, f"training accuracy {acc} after 60 steps (loss {loss.item():.4f})"

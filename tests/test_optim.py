@@ -111,7 +111,7 @@ CASES = {
 def test_update_matches_formula_float64(case):
     make, ref = CASES[case]
     p, _ = quadratic_steps(make, np.float64)
-    np.testing.assert_allclose(p.numpy(), ref(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(p.detach().numpy(), ref(), rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -122,7 +122,7 @@ def test_float32_params_stay_float32(case):
     for state in opt.state.values():
         for name, value in state.items():
             assert not hasattr(value, "dtype") or value.dtype == np.float32, name
-    np.testing.assert_allclose(p.numpy(), ref(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(p.detach().numpy(), ref(), rtol=1e-4, atol=1e-5)
 
 
 def test_float32_stays_float32_with_schedule_and_clipping():
@@ -159,8 +159,8 @@ def test_param_groups_have_their_own_settings():
         opt.zero_grad()
         (a.sum() + b.sum()).backward()  # every grad is 1
         opt.step()
-    np.testing.assert_allclose(a.numpy(), [1.0 - 2 * 0.5, 2.0 - 2 * 0.5])
-    np.testing.assert_allclose(b.numpy(), [3.0 - 0.1 * 1 - 0.1 * 1.9])
+    np.testing.assert_allclose(a.detach().numpy(), [1.0 - 2 * 0.5, 2.0 - 2 * 0.5])
+    np.testing.assert_allclose(b.detach().numpy(), [3.0 - 0.1 * 1 - 0.1 * 1.9])
     opt.lr = 0.01  # the setter reaches every group
     assert opt.lr == 0.01 and [g["lr"] for g in opt.param_groups] == [0.01, 0.01]
 
@@ -198,11 +198,11 @@ def test_clip_grad_norm_global_and_in_place():
     norm = clip_grad_norm_([a, b, c], max_norm=1.0)
     assert norm == pytest.approx(5.0)
     coef = 1.0 / (5.0 + 1e-6)
-    np.testing.assert_allclose(a.grad.numpy(), [3.0 * coef, 0.0], rtol=1e-15)
-    np.testing.assert_allclose(b.grad.numpy(), [[4.0 * coef]], rtol=1e-15)
+    np.testing.assert_allclose(a.grad.detach().numpy(), [3.0 * coef, 0.0], rtol=1e-15)
+    np.testing.assert_allclose(b.grad.detach().numpy(), [[4.0 * coef]], rtol=1e-15)
     # under the limit: untouched; the inf-norm is the largest |g|
     assert clip_grad_norm_([a, b], max_norm=10.0) == pytest.approx(1.0, rel=1e-6)
-    np.testing.assert_allclose(a.grad.numpy(), [3.0 * coef, 0.0], rtol=1e-15)
+    np.testing.assert_allclose(a.grad.detach().numpy(), [3.0 * coef, 0.0], rtol=1e-15)
     assert clip_grad_norm_(_with_grads([1.0, -7.0]), 100.0, norm_type=math.inf) == 7.0
 
 
@@ -222,7 +222,7 @@ def test_optimizer_clipnorm_and_clipvalue_leave_grads_alone():
     assert c.tolist() == [1.0, -0.5, -1.0]
     (d,) = _with_grads([3.0, 4.0])  # norm first (to 1), then value (no effect at 0.9)
     SGD([d], lr=1.0, clipnorm=1.0, clipvalue=0.7).step()
-    np.testing.assert_allclose(d.numpy(), [-0.6 / (1 + 2e-7), -0.7], rtol=1e-6)
+    np.testing.assert_allclose(d.detach().numpy(), [-0.6 / (1 + 2e-7), -0.7], rtol=1e-6)
 
 
 # ---- schedules ------------------------------------------------------------------------------------
@@ -376,7 +376,7 @@ def test_state_dict_round_trip_is_bit_exact(case):
     opt = make(straight)
     train(straight, opt, 3)
     sd = opt.state_dict()
-    saved_params = [p.numpy().copy() for p in straight]
+    saved_params = [p.detach().numpy().copy() for p in straight]
     saved = _to_npz_and_back(sd)
     snapshot = {k: v.numpy().copy() for k, v in sd["state"][0].items() if isinstance(v, Tensor)}
     train(straight, opt, 2)  # the uninterrupted run
@@ -395,7 +395,7 @@ def test_state_dict_round_trip_is_bit_exact(case):
     train(resumed, opt2, 2)
     for p, q in zip(resumed, straight):
         assert p.dtype == np.float32
-        assert np.array_equal(p.numpy(), q.numpy())
+        assert np.array_equal(p.detach().numpy(), q.detach().numpy())
 
 
 def test_load_state_dict_rejects_mismatches():
@@ -447,7 +447,7 @@ def test_regularizer_gradients(reg):
 def test_regularizer_backprops_into_the_loss():
     w = Tensor(X, requires_grad=True)
     regularizers.L1L2(l1=0.1, l2=0.5)(w).backward()
-    np.testing.assert_allclose(w.grad.numpy(), 0.1 * np.sign(X) + 2 * 0.5 * X)
+    np.testing.assert_allclose(w.grad.detach().numpy(), 0.1 * np.sign(X) + 2 * 0.5 * X)
 
 
 def test_regularizer_get():
@@ -497,7 +497,7 @@ def test_linear_regression_converges(case):
         opt.step()
         if sched is not None:
             sched.step(loss.item())
-    np.testing.assert_allclose(w.numpy(), w_true, atol=0.02)
+    np.testing.assert_allclose(w.detach().numpy(), w_true, atol=0.02)
     assert b.item() == pytest.approx(b_true, abs=0.02)
 
 
@@ -510,7 +510,7 @@ def test_rosenbrock(make):
         x, y = p[0], p[1]
         ((1 - x) ** 2 + 100 * (y - x * x) ** 2).backward()
         opt.step()
-    np.testing.assert_allclose(p.numpy(), [1.0, 1.0], atol=0.02)
+    np.testing.assert_allclose(p.detach().numpy(), [1.0, 1.0], atol=0.02)
 
 
 @pytest.mark.parametrize("name", ["tinydl.optim", "tinydl.optim.optimizers", "tinydl.optim.schedules",

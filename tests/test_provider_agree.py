@@ -132,7 +132,7 @@ def test_adam_step_matches_the_optimizer(decoupled):
         opt.step()
         fast.adam_step(mine, gs, ms, vs, 0.01, 0.9, 0.999, 1e-8, step, 0.1, decoupled=decoupled)
     for t, p in zip(tensors, mine):
-        np.testing.assert_allclose(p, t.numpy(), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(p, t.detach().numpy(), rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("momentum,nesterov", [(0.0, False), (0.9, False), (0.9, True)])
@@ -150,7 +150,7 @@ def test_sgd_step_matches_the_optimizer(momentum, nesterov):
         opt.step()
         ref.sgd_step(mine, gs, bufs, 0.05, momentum, nesterov, 0.01)
     for t, p in zip(tensors, mine):
-        np.testing.assert_allclose(p, t.numpy(), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(p, t.detach().numpy(), rtol=1e-12, atol=1e-14)
 
 
 def test_fused_conv_bias_act_reference_composes_the_primitives():

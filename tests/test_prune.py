@@ -31,7 +31,7 @@ def _x(n=6, seed=0):
 
 
 def _kernels(model):
-    return {k: reparam.effective_weight(l, "kernel").numpy() for k, l in
+    return {k: reparam.effective_weight(l, "kernel").detach().numpy() for k, l in
             ((p, m) for p, m in model.named_modules() if "kernel" in m._parameters)}
 
 
@@ -96,26 +96,26 @@ def test_masks_hold_through_optimizer_steps_checkpoints_and_reloading(tmp_path):
     pruner = GradualPruner(m, PolynomialSparsity(0.6, 0.6, 0, 1000, frequency=1000))
     _train(m, opt, 2, pruner)
     for (path, layer) in ((p, l) for p, l in m.named_modules() if "kernel" in l._parameters):
-        assert (layer._parameters["kernel"].numpy()[masks[path]] == 0).all()  # the stored weights too
+        assert (layer._parameters["kernel"].detach().numpy()[masks[path]] == 0).all()  # the stored weights too
     x = _x()
-    want = m(x).numpy()
+    want = m(x).detach().numpy()
     ckpt = tmp_path / "ckpt.npz"
     save_checkpoint(ckpt, m, opt)
     fresh = _built(99)
     prepare_masks(fresh, ckpt)
     fresh_opt = optim.Adam(fresh.parameters(), lr=1e-2, weight_decay=1e-3)
     load_checkpoint(ckpt, fresh, fresh_opt)
-    np.testing.assert_array_equal(fresh(x).numpy(), want)
+    np.testing.assert_array_equal(fresh(x).detach().numpy(), want)
     _train(fresh, fresh_opt, 3, seed=5)
     for k, v in _kernels(fresh).items():
         assert (v[masks[k]] == 0).all()
     weights = tmp_path / "w.npz"
     save_weights(weights, fresh)
     again = load_pruned(weights, _built(7))
-    np.testing.assert_array_equal(again(x).numpy(), fresh(x).numpy())
+    np.testing.assert_array_equal(again(x).detach().numpy(), fresh(x).detach().numpy())
     strip_pruning(again)
     assert not any("mask" in k for k in again.state_dict())
-    np.testing.assert_array_equal(again(x).numpy(), fresh(x).numpy())
+    np.testing.assert_array_equal(again(x).detach().numpy(), fresh(x).detach().numpy())
 
 
 def test_keras_fit_with_gradual_pruning_callback(tmp_path):
@@ -145,14 +145,14 @@ def test_removing_dead_filters_gives_smaller_layers_and_the_same_outputs():
         layer.kernel.data[..., dead] = 0
         layer.bias.data[dead] = 0
     x = _x()
-    want = m(x).numpy()
+    want = m(x).detach().numpy()
     before = count_parameters(m)
     done = prune_filters(m, 0.3)
     assert done == {conv1.name: (6, 5), conv2.name: (5, 4), dense1.name: (7, 5)}
     assert conv1.kernel.shape == (3, 3, 1, 5) and conv2.kernel.shape == (3, 3, 5, 4)
     assert dense1.kernel.shape == (2 * 2 * 4, 5) and m[5].kernel.shape == (5, 3)
     assert count_parameters(m) < before
-    np.testing.assert_allclose(m(x).numpy(), want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(m(x).detach().numpy(), want, rtol=1e-5, atol=1e-6)
 
 
 def test_structured_pruning_slices_batchnorm_and_keras_sequential_trains_after():

@@ -44,7 +44,7 @@ def test_fake_quant_straight_through_gradient(data):
 @given(x=tst.arrays(tst.shapes(1, 3), tst.floats(-40, 40)), scale=st.sampled_from([0.01, 0.25, 3.0]))
 def test_fake_quant_forward_is_round_to_the_int8_grid(x, scale):
     want = np.clip(np.rint(x / scale), -127, 127) * scale
-    np.testing.assert_allclose(fake_quant(tinydl.Tensor(x), scale).numpy(), want, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(fake_quant(tinydl.Tensor(x), scale).detach().numpy(), want, rtol=1e-12, atol=0)
     got32 = fake_quant(tinydl.Tensor(x.astype(np.float32)), scale)
     assert got32.dtype == np.float32
 
@@ -52,7 +52,7 @@ def test_fake_quant_forward_is_round_to_the_int8_grid(x, scale):
 def test_fake_quant_gradient_is_blocked_where_clipped():
     x = tinydl.Tensor(np.array([-100.0, -1.0, 0.3, 31.0, 50.0]), requires_grad=True)
     fake_quant(x, SCALE).sum().backward()
-    np.testing.assert_array_equal(x.grad.numpy(), [0, 1, 1, 1, 0])
+    np.testing.assert_array_equal(x.grad.detach().numpy(), [0, 1, 1, 1, 0])
     with pytest.raises(ValueError, match="positive"):
         fake_quant(x, 0.0)
 
@@ -118,12 +118,12 @@ def test_quantized_dense_is_within_the_error_bound(n, fin, fout, seed):
     tinydl.manual_seed(seed)
     dense = nn.Dense(fout)
     x = np.random.default_rng(seed).standard_normal((n, fin)).astype(np.float32)
-    want = dense(tinydl.Tensor(x)).numpy().astype(np.float64)
+    want = dense(tinydl.Tensor(x)).detach().numpy().astype(np.float64)
     q = quantize_model(nn.Sequential(dense), x)
-    got = q(tinydl.Tensor(x)).numpy()
+    got = q(tinydl.Tensor(x)).detach().numpy()
     ql = q[0]
     s_x, s_w = float(ql.input_scale[0]), ql.weight_scale.astype(np.float64)
-    bound = error_bound(np.abs(x).sum(axis=1, keepdims=True), np.abs(dense.kernel.numpy()).sum(axis=0), s_x, s_w, fin)
+    bound = error_bound(np.abs(x).sum(axis=1, keepdims=True), np.abs(dense.kernel.detach().numpy()).sum(axis=0), s_x, s_w, fin)
     assert (np.abs(got - want) <= bound * 1.001 + 1e-5).all()
 
 
@@ -133,15 +133,15 @@ def test_quantized_conv2d_is_within_the_error_bound(c, o, k, padding, seed):
     tinydl.manual_seed(seed)
     conv = nn.Conv2D(o, k, padding=padding)
     x = np.random.default_rng(seed).standard_normal((2, 6, 6, c)).astype(np.float32)
-    want = conv(tinydl.Tensor(x)).numpy().astype(np.float64)
+    want = conv(tinydl.Tensor(x)).detach().numpy().astype(np.float64)
     q = quantize_model(nn.Sequential(conv), x)
-    got = q(tinydl.Tensor(x)).numpy()
+    got = q(tinydl.Tensor(x)).detach().numpy()
     ql = q[0]
     s_x, s_w = float(ql.input_scale[0]), ql.weight_scale.astype(np.float64)
     ones = np.ones((k, k, c, 1))
     pads = nn.functional.padding_pairs(padding, (6, 6), (k, k), (1, 1))
     x_abs_window = reference.conv2d_forward(np.abs(x).astype(np.float64), ones, (1, 1), pads, (1, 1))
-    w_abs = np.abs(conv.kernel.numpy()).reshape(-1, o).sum(axis=0)
+    w_abs = np.abs(conv.kernel.detach().numpy()).reshape(-1, o).sum(axis=0)
     bound = error_bound(x_abs_window, w_abs, s_x, s_w, k * k * c)
     assert (np.abs(got - want) <= bound * 1.001 + 1e-5).all()
 
@@ -166,9 +166,9 @@ def test_quantized_model_saves_4x_smaller_and_reloads_identically(tmp_path):
     model = _cnn(16, 64)  # 55k weights: big enough that the file's fixed overhead does not matter
     x = np.random.default_rng(0).random((16, 20, 20, 1)).astype(np.float32)
     model.eval()
-    want = model(tinydl.Tensor(x)).numpy()
+    want = model(tinydl.Tensor(x)).detach().numpy()
     q = quantize_model(model, x)
-    got = q(tinydl.Tensor(x)).numpy()
+    got = q(tinydl.Tensor(x)).detach().numpy()
     assert np.abs(got - want).max() < 0.05 and got.shape == want.shape
     np.testing.assert_allclose(got.sum(axis=1), 1, rtol=1e-5)  # the softmax runs after the int8 Dense
     save_weights(tmp_path / "f.npz", model)
@@ -178,9 +178,9 @@ def test_quantized_model_saves_4x_smaller_and_reloads_identically(tmp_path):
     raw = model_nbytes(model) / model_nbytes(q)
     assert 3.8 < raw < 4.0, raw
     again = load_quantized(tmp_path / "q.npz")
-    np.testing.assert_array_equal(again(tinydl.Tensor(x)).numpy(), got)
+    np.testing.assert_array_equal(again(tinydl.Tensor(x)).detach().numpy(), got)
     with tinydl.backends.use_reference():
-        np.testing.assert_allclose(q(tinydl.Tensor(x)).numpy(), got, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(q(tinydl.Tensor(x)).detach().numpy(), got, rtol=1e-5, atol=1e-6)
 
 
 def test_quantize_model_refuses_unsupported_layers():
@@ -214,4 +214,4 @@ def test_quantization_aware_training_learns_and_uses_the_observed_ranges():
     q = quantize_model(qat, x[:8])
     assert float(q[0].input_scale[0]) == pytest.approx(float(fq[0].range[0]) / 127)
     qat.eval()
-    np.testing.assert_allclose(q(tinydl.Tensor(x)).numpy(), qat(tinydl.Tensor(x)).numpy(), atol=0.05)
+    np.testing.assert_allclose(q(tinydl.Tensor(x)).detach().numpy(), qat(tinydl.Tensor(x)).detach().numpy(), atol=0.05)

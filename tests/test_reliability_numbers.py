@@ -42,10 +42,10 @@ def test_bce_from_logits_gradient_at_zero_is_sigmoid_minus_label():
         z = tinydl.Tensor(np.zeros((4, 1), np.float32), requires_grad=True)
         loss = losses.binary_crossentropy(np.full((4, 1), y, np.float32), z, from_logits=True)
         loss.backward()
-        np.testing.assert_allclose(z.grad.numpy(), (0.5 - y) / 4, rtol=1e-6)
+        np.testing.assert_allclose(z.grad.detach().numpy(), (0.5 - y) / 4, rtol=1e-6)
         z2 = tinydl.Tensor(np.zeros(3, np.float64), requires_grad=True)
         nn.functional.binary_cross_entropy_with_logits(z2, np.full(3, y), reduction="sum").backward()
-        np.testing.assert_allclose(z2.grad.numpy(), 0.5 - y)
+        np.testing.assert_allclose(z2.grad.detach().numpy(), 0.5 - y)
 
 
 def test_zero_initialised_logistic_model_learns_all_zero_labels():
@@ -81,10 +81,10 @@ def test_dense_relu_above_the_kernel_threshold_keeps_nan():
     layer = nn.Dense(64, activation="relu", input_shape=(8,))
     x = np.random.default_rng(0).normal(size=(300, 8)).astype(np.float32)
     x[5, 2] = np.nan
-    out = layer(x).numpy()
+    out = layer(x).detach().numpy()
     assert out.size >= fast.SMALL_ELEMENTWISE
     with tinydl.use_reference():
-        expected = layer(x).numpy()
+        expected = layer(x).detach().numpy()
     same_with_nan(out, expected)
     assert np.isnan(out[5]).all() and not np.isnan(np.delete(out, 5, axis=0)).any()
 
@@ -133,12 +133,12 @@ def test_layernorm_gelu_and_lstm_kernels_keep_nan():
     x = with_nans((4, 5, 8), 3, 8)
     ln = nn.LayerNorm(8)
     gelu_x = tinydl.Tensor(x)
-    out = (ln(x).numpy(), T.gelu(gelu_x, "tanh").numpy())
+    out = (ln(x).detach().numpy(), T.gelu(gelu_x, "tanh").detach().numpy())
     lstm = layers.LSTM(6, return_sequences=True)
-    seq = lstm(x).numpy()
+    seq = lstm(x).detach().numpy()
     with tinydl.use_reference():
-        expected = (ln(x).numpy(), T.gelu(gelu_x, "tanh").numpy())
-        seq_ref = lstm(x).numpy()
+        expected = (ln(x).detach().numpy(), T.gelu(gelu_x, "tanh").detach().numpy())
+        seq_ref = lstm(x).detach().numpy()
     for a, e in zip(out, expected):
         same_with_nan(a, e)
     same_with_nan(seq, seq_ref, rtol=1e-4)
@@ -153,7 +153,7 @@ def _bn_forward_backward(x, dtype, g):
         warnings.filterwarnings("ignore", ".*the moving variance", RuntimeWarning)
         y = layer(xt)
     (y * tinydl.Tensor(g.astype(dtype))).sum().backward()
-    return y.numpy(), xt.grad.numpy(), layer.gamma.grad.numpy(), layer.moving_mean.copy()
+    return y.detach().numpy(), xt.grad.detach().numpy(), layer.gamma.grad.detach().numpy(), layer.moving_mean.copy()
 
 
 def _extreme(shape, big, dtype, seed):
@@ -188,7 +188,7 @@ def test_layernorm_is_finite_and_right_at_the_dtype_extremes(dtype, big, rtol, l
         xt = tinydl.Tensor(arr, requires_grad=True)
         y = layer(xt)
         (y * tinydl.Tensor(g.astype(dt))).sum().backward()
-        return y.numpy(), xt.grad.numpy(), layer.gamma.grad.numpy()
+        return y.detach().numpy(), xt.grad.detach().numpy(), layer.gamma.grad.detach().numpy()
 
     for a, e in zip(run(x, dtype), run(x.astype(np.float64), np.float64)):
         assert np.isfinite(a).all()
@@ -204,7 +204,7 @@ def test_gelu_tanh_gradient_is_finite_at_the_dtype_extremes(dtype, big, path):
         xt = tinydl.Tensor(arr, requires_grad=True)
         y = T.gelu(xt, "tanh")
         y.sum().backward()
-        return y.numpy(), xt.grad.numpy()
+        return y.detach().numpy(), xt.grad.detach().numpy()
 
     if path == "reference":
         with tinydl.use_reference():
@@ -222,13 +222,13 @@ def test_gelu_tanh_gradient_is_finite_at_the_dtype_extremes(dtype, big, path):
 @pytest.mark.parametrize("ddof", [3, 4, 7])
 def test_var_with_no_degrees_of_freedom_is_inf_or_nan_never_negative(ddof):
     x = np.array([[1.0, 2.0, 4.0], [5.0, 5.0, 5.0]])
-    out = T.var(tinydl.Tensor(x), axis=1, ddof=ddof).numpy()
+    out = T.var(tinydl.Tensor(x), axis=1, ddof=ddof).detach().numpy()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         expected = np.var(x, axis=1, ddof=ddof)  # NumPy: divide by max(n - ddof, 0)
     np.testing.assert_array_equal(out, expected)
     assert not (out < 0).any()
-    assert T.var(tinydl.Tensor(x), axis=1, ddof=1).numpy() == pytest.approx(np.var(x, axis=1, ddof=1))
+    assert T.var(tinydl.Tensor(x), axis=1, ddof=1).detach().numpy() == pytest.approx(np.var(x, axis=1, ddof=1))
 
 
 def test_detect_anomaly_sees_a_nan_bias_through_the_fused_relu():

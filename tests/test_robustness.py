@@ -146,7 +146,7 @@ def _run(fn, reference):
                 return exc
     if isinstance(out, (tuple, list)):
         out = out[0]
-    return out.numpy() if hasattr(out, "numpy") else np.asarray(out)
+    return out.detach().numpy() if hasattr(out, "numpy") else np.asarray(out)
 
 
 def _agree(fast_out, ref_out, who, dtype_name):

@@ -268,7 +268,7 @@ def test_persistent_workers_serve_several_epochs():
     for _ in range(3):
         values = []
         for x, _, p in dl:
-            values += x.numpy().ravel().tolist()
+            values += x.detach().numpy().ravel().tolist()
             pids |= set(p.tolist())
         assert sorted(values) == [float(i * i) for i in range(9)]
     assert len(pids) == 2  # the same two processes every epoch

@@ -37,7 +37,7 @@ def _run(name, dtype):
             p.grad = Tensor(ARR[f"grad_{t}_{i}"].astype(dtype))
         opt.step()
         for i, p in enumerate(ps):
-            np.testing.assert_allclose(p.numpy(), ARR[f"{name}_{dtype}_{t}_{i}"], **TOL[dtype],
+            np.testing.assert_allclose(p.detach().numpy(), ARR[f"{name}_{dtype}_{t}_{i}"], **TOL[dtype],
                                        err_msg=f"{name} {dtype} step {t} param {i}")
     return ps, opt
 
@@ -54,7 +54,7 @@ def test_optimizer_trajectory_matches_pytorch(name, dtype):
         for key, value in state.items():
             assert isinstance(value, Tensor)
             want = ARR[f"{name}_{dtype}_state_{idx}_{key}"]
-            np.testing.assert_allclose(value.numpy(), want, **TOL[dtype], err_msg=f"{name} state {key}")
+            np.testing.assert_allclose(value.detach().numpy(), want, **TOL[dtype], err_msg=f"{name} state {key}")
             assert value.dtype == (np.float32 if key == "step" else np.dtype(dtype))
     # the param groups hold PyTorch's keys and values (betas as a tuple there, a list in JSON)
     mine = [{k: list(v) if isinstance(v, tuple) else v for k, v in g.items()} for g in sd["param_groups"]]
@@ -68,8 +68,8 @@ def test_param_groups_with_their_own_settings_match_pytorch():
         for i, p in enumerate(ps):
             p.grad = Tensor(ARR[f"grad_{t}_{i}"])
         opt.step()
-    np.testing.assert_allclose(ps[0].numpy(), ARR["groups_final_0"], rtol=1e-12)
-    np.testing.assert_allclose(ps[1].numpy(), ARR["groups_final_1"], rtol=1e-12)
+    np.testing.assert_allclose(ps[0].detach().numpy(), ARR["groups_final_0"], rtol=1e-12)
+    np.testing.assert_allclose(ps[1].detach().numpy(), ARR["groups_final_1"], rtol=1e-12)
     opt.add_param_group({"params": [Tensor(np.zeros(2), requires_grad=True)], "lr": 0.3})
     assert [g["lr"] for g in opt.param_groups] == [0.5, 0.1, 0.3]
     assert opt.param_groups[2]["momentum"] == 0 and opt.param_groups[2]["nesterov"] is False
@@ -87,7 +87,7 @@ def test_state_dict_resumes_bit_exactly_through_tinydl_save():
     name, dtype = "adam_amsgrad_wd", "float32"
     ps, opt = _run(name, dtype)
     buf = io.BytesIO()
-    tinydl.save({"opt": opt.state_dict(), "params": [p.numpy() for p in ps]}, buf)
+    tinydl.save({"opt": opt.state_dict(), "params": [p.detach().numpy() for p in ps]}, buf)
     buf.seek(0)
     ck = tinydl.load(buf)
     ps2 = [Tensor(a.copy(), requires_grad=True) for a in ck["params"]]
@@ -100,7 +100,7 @@ def test_state_dict_resumes_bit_exactly_through_tinydl_save():
             p.grad = Tensor(gi)
         o.step()
     for p, q in zip(ps, ps2):
-        assert np.array_equal(p.numpy(), q.numpy())
+        assert np.array_equal(p.detach().numpy(), q.detach().numpy())
 
 
 def test_closure_runs_with_gradients_enabled_and_its_loss_is_returned():

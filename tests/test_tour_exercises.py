@@ -93,7 +93,7 @@ def test_ex03_unbroadcast_matches_tinydl(shapes, seed):
 def test_ex04_softplus_gradient_and_values(x):
     softplus = exercise("ex04_softplus").softplus
     gradcheck(softplus, x)
-    np.testing.assert_allclose(softplus(tinydl.Tensor(x)).numpy(), np.logaddexp(0, x), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(softplus(tinydl.Tensor(x)).detach().numpy(), np.logaddexp(0, x), rtol=1e-12, atol=1e-15)
 
 
 def test_ex04_softplus_is_finite_and_exact_for_huge_float32_inputs():
@@ -101,9 +101,9 @@ def test_ex04_softplus_is_finite_and_exact_for_huge_float32_inputs():
     big = tinydl.Tensor(np.array([-1e30, -80.0, 0.0, 80.0, 1e30], np.float32), requires_grad=True)
     y = softplus(big)
     y.sum().backward()
-    assert y.dtype == np.float32 and np.isfinite(y.numpy()).all() and np.isfinite(big.grad.numpy()).all()
-    np.testing.assert_allclose(y.numpy(), [0.0, np.exp(-80.0), np.log(2), 80.0, 1e30], rtol=1e-6)
-    np.testing.assert_allclose(big.grad.numpy(), [0.0, np.exp(-80.0), 0.5, 1.0, 1.0], rtol=1e-6)
+    assert y.dtype == np.float32 and np.isfinite(y.detach().numpy()).all() and np.isfinite(big.grad.detach().numpy()).all()
+    np.testing.assert_allclose(y.detach().numpy(), [0.0, np.exp(-80.0), np.log(2), 80.0, 1e30], rtol=1e-6)
+    np.testing.assert_allclose(big.grad.detach().numpy(), [0.0, np.exp(-80.0), 0.5, 1.0, 1.0], rtol=1e-6)
 
 
 # ---- 5: topological order ------------------------------------------------------------------------
@@ -171,7 +171,7 @@ def test_ex06_conv_im2col(case):
     x, w, stride, padding = case
     mine = conv_im2col(x, w, stride=stride, padding=padding)
     np.testing.assert_allclose(mine, _conv_loops(x, w, stride, padding), rtol=1e-10, atol=1e-10)
-    ref = nn.functional.conv2d(tinydl.Tensor(x), tinydl.Tensor(w), stride=stride, padding=padding).numpy()
+    ref = nn.functional.conv2d(tinydl.Tensor(x), tinydl.Tensor(w), stride=stride, padding=padding).detach().numpy()
     np.testing.assert_allclose(mine, ref, rtol=1e-10, atol=1e-10)
 
 
@@ -195,7 +195,7 @@ def test_ex07_conv_cost_matches_summary(h, w, c, filters, kernel, stride, paddin
                   elements=st.sampled_from([-3.0, -1.5, 0.0, 0.5, 2.0])))   # few values: many ties
 def test_ex08_maxpool_matches_tinydl(x):
     maxpool2x2 = exercise("ex08_maxpool").maxpool2x2
-    np.testing.assert_array_equal(maxpool2x2(x), nn.functional.max_pool2d(tinydl.Tensor(x), 2).numpy())
+    np.testing.assert_array_equal(maxpool2x2(x), nn.functional.max_pool2d(tinydl.Tensor(x), 2).detach().numpy())
 
 
 # ---- 9: log-sum-exp ----------------------------------------------------------------------------------
@@ -225,4 +225,4 @@ def test_ex10_sgd_momentum_matches_tinydl(p0, grads, lr, momentum, nesterov):
         p.grad = tinydl.Tensor(g)
         opt.step()
         sgd_momentum_step(mine, g, velocity, lr, momentum, nesterov)
-        np.testing.assert_allclose(mine, p.numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(mine, p.detach().numpy(), rtol=1e-10, atol=1e-12)

@@ -17,15 +17,34 @@ from . import _source_checkout
 
 _source_checkout.register()  # a checkout on PYTHONPATH: kernels/ becomes tinydl.kernels
 
-from .core import (Tensor, as_tensor, Function, no_grad, enable_grad, set_grad_enabled, is_grad_enabled,
-                   detect_anomaly, set_detect_anomaly, is_anomaly_enabled, AnomalyError, manual_seed)
-from .core.functional import (
-    add, sub, mul, div, neg, pow, matmul, exp, log, sqrt, abs, clip, maximum, minimum, where,
-    relu, leaky_relu, sigmoid, tanh, gelu, erf, clone, sum, mean, max, min, var, std, logsumexp, softmax,
-    log_softmax, reshape, transpose, permute, swapaxes, broadcast_to, expand, squeeze, unsqueeze,
-    flatten, getitem, concatenate, stack, split, pad, argmax, argmin, eq, ne, lt, le, gt, ge)
-from .core.creation import (tensor, zeros, ones, full, zeros_like, ones_like, arange, randn, rand,
-                            float32, float64, int32, int64)
+from .core import (Tensor, Function, no_grad, enable_grad, set_grad_enabled, is_grad_enabled,
+                   detect_anomaly, set_detect_anomaly, is_anomaly_enabled, AnomalyError)
+# NumPy-free helpers that have no PyTorch counterpart with another meaning
+from .core.functional import (leaky_relu, gelu, erf, softmax, log_softmax, broadcast_to, getitem, pad, clone)
+# PyTorch's tensor API (tinydl/core/torch_api): at the top level the PyTorch meaning wins
+from .core.torch_api.dtypes_devices import (
+    float32, float, float64, double, float16, half, int64, long, int32, int, int16, short, int8, uint8, bool,
+    get_default_dtype, set_default_dtype, is_floating_point, device, Size)
+from .core.torch_api.creation import (
+    tensor, as_tensor, from_numpy, zeros, ones, empty, full, zeros_like, ones_like, empty_like, full_like,
+    arange, linspace, eye, rand, randn, randint, randperm, rand_like, randn_like, Generator, default_generator,
+    manual_seed, seed, initial_seed, is_tensor, numel)
+from .core.torch_api.shape import (
+    reshape, transpose, swapaxes, swapdims, permute, t, flatten, unflatten, squeeze, unsqueeze, cat, concat, concatenate, stack, split, chunk, tensor_split, unbind, narrow, flip, roll,
+    movedim)
+from .core.torch_api.reductions import (
+    sum, mean, prod, max, min, amax, amin, argmax, argmin, var, std, var_mean, std_mean, norm, logsumexp,
+    cumsum, all, any, sort, argsort, topk, kthvalue, median, mode, count_nonzero)
+from .core.torch_api.indexing import (gather, scatter, scatter_add, index_select, masked_fill, masked_select,
+                                      take_along_dim)
+from .core.torch_api.pointwise import (
+    add, sub, subtract, mul, multiply, div, divide, true_divide, pow, sqrt, rsqrt, exp, log, log1p, expm1, log2,
+    log10, sin, cos, tan, asin, acos, atan, arcsin, arccos, arctan, atan2, arctan2, sinh, cosh, tanh, sigmoid,
+    relu, abs, absolute, neg, negative, square, reciprocal, sign, floor, ceil, trunc, round, clamp, clip,
+    clamp_min, clamp_max, maximum, minimum, where, nonzero, triu, tril, matmul, mm, bmm, mv, dot, outer,
+    einsum, eq, ne, lt, le, gt, ge, greater, greater_equal, less, less_equal, not_equal, isclose, allclose,
+    equal, isnan, isinf, isfinite, logical_not, logical_and, logical_or, is_nonzero)
+from . import cuda
 from .backends import set_backend, active_backend, use_reference
 from .model_summary import summary
 from .serialization import save, load  # torch.save / torch.load, without pickle

@@ -103,9 +103,9 @@ def _count(module):
     for p in module.parameters():
         nbytes += p.data.nbytes
         if p.requires_grad:
-            trainable += p.size
+            trainable += p.numel()
         else:
-            non += p.size
+            non += p.numel()
     for m in module.modules():
         for b in m._buffers:
             arr = getattr(m, b)

@@ -4,7 +4,7 @@
 >>> from tinydl import profiler
 >>> x = tinydl.Tensor([[1.0, 2.0]], requires_grad=True)
 >>> with profiler.profile() as prof:
-...     (x @ x.transpose() * 3).sum().backward()
+...     (x @ x.T * 3).sum().backward()
 >>> sorted(e.key for e in prof.key_averages())
 ['MatMul', 'MatMulBackward', 'Mul', 'MulBackward', 'Sum', 'SumBackward', 'Transpose', 'TransposeBackward']
 

@@ -67,7 +67,7 @@ class CharTokenizer:
     def decode(self, ids):
         """ids (any iterable of ints, array or Tensor) -> a string."""
         if isinstance(ids, Tensor):
-            ids = ids.numpy()
+            ids = ids.detach().numpy()
         return "".join(self.chars[int(i)] for i in np.asarray(ids).reshape(-1))
 
     def to_json(self):
@@ -101,7 +101,7 @@ def sample_next(logits, temperature=1.0, top_k=None, rng=None):
     logits only. ``rng`` is a ``numpy.random.Generator`` (default: a fresh unseeded one).
     Returns an int for 1-d logits, an int64 array (B,) for 2-d.
     """
-    z = logits.numpy() if isinstance(logits, Tensor) else np.asarray(logits)
+    z = logits.detach().numpy() if isinstance(logits, Tensor) else np.asarray(logits)
     z = z.astype(np.float64)
     single = z.ndim == 1
     z = np.atleast_2d(z)
@@ -149,7 +149,7 @@ def generate(model, tokenizer, prompt, n, temperature=1.0, top_k=None, rng=None,
                 else:
                     ctx = ids[-block_size:] if block_size else ids
                 logits = model(np.asarray([ctx], dtype=np.int64))
-                last = (logits.numpy() if isinstance(logits, Tensor) else np.asarray(logits))[0, -1]
+                last = (logits.detach().numpy() if isinstance(logits, Tensor) else np.asarray(logits))[0, -1]
                 ids.append(sample_next(last, temperature, top_k, rng))
     finally:
         if stateful:

@@ -46,10 +46,10 @@ def main():
                 w = dist.all_reduce(t, op=op, async_op=async_op)
                 if async_op:
                     assert w.wait() is True and w.is_completed()
-                same(t.numpy(), ref(everyone), f"all_reduce {op} {np.dtype(dtype)} async={async_op}")
+                same(t.detach().numpy(), ref(everyone), f"all_reduce {op} {np.dtype(dtype)} async={async_op}")
             t = tinydl.Tensor(mine.copy())
             dist.reduce(t, dst=size - 1, op=op)
-            same(t.numpy(), ref(everyone) if rank == size - 1 else mine, f"reduce {op} {np.dtype(dtype)}")
+            same(t.detach().numpy(), ref(everyone) if rank == size - 1 else mine, f"reduce {op} {np.dtype(dtype)}")
         if np.dtype(dtype).kind != "f":
             try:
                 dist.all_reduce(tinydl.Tensor(mine.copy()), op=ReduceOp.AVG)
@@ -58,11 +58,11 @@ def main():
                 assert "AVG" in str(e), e
         t = tinydl.Tensor(mine.copy())
         dist.broadcast(t, src=size - 1)
-        same(t.numpy(), everyone[size - 1], f"broadcast {np.dtype(dtype)}")
+        same(t.detach().numpy(), everyone[size - 1], f"broadcast {np.dtype(dtype)}")
         outs = [tinydl.Tensor(np.zeros_like(mine)) for _ in range(size)]
         dist.all_gather(outs, tinydl.Tensor(mine.copy()), async_op=True).wait()
         for r in range(size):
-            same(outs[r].numpy(), everyone[r], f"all_gather {np.dtype(dtype)} part {r}")
+            same(outs[r].detach().numpy(), everyone[r], f"all_gather {np.dtype(dtype)} part {r}")
 
     # a non-contiguous tensor is reduced in place too
     base = np.arange(12, dtype=np.float64).reshape(3, 4) * (rank + 1)

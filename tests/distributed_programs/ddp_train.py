@@ -65,7 +65,7 @@ def main(out_path, dtype, cap_mb, accumulate, steps):
         w.wait()
     for i, k in enumerate(state):  # every rank holds the same parameters
         for r in range(1, size):
-            assert np.array_equal(gathered[i * size].numpy(), gathered[i * size + r].numpy()), k
+            assert np.array_equal(gathered[i * size].detach().numpy(), gathered[i * size + r].detach().numpy()), k
     if rank == 0:
         np.savez(out_path, buckets=np.array(model.reducer.bucket_sizes()), **state)
     dist.destroy_process_group()

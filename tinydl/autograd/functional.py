@@ -63,7 +63,7 @@ def _check_v(v, like, fn_name, what):
 
 
 def _default_v(like, fn_name, what):
-    if len(like) != 1 or like[0].size != 1:
+    if len(like) != 1 or like[0].numel() != 1:
         raise RuntimeError(f"{fn_name}: v can be omitted only when the {what} is a single-element tensor")
     return (Tensor._wrap(like[0].xp.ones_like(like[0].data)),)
 
@@ -129,8 +129,8 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, st
     rows = []
     for o in outs:
         per_input = [[] for _ in xs]
-        for k in range(o.size):
-            seed = o.xp.zeros(o.size, dtype=o.dtype)
+        for k in range(o.numel()):
+            seed = o.xp.zeros(o.numel(), dtype=o.dtype)
             seed[k] = 1
             seeds = [Tensor._wrap(seed.reshape(o.shape)) if q is o else Tensor._wrap(q.xp.zeros_like(q.data))
                      for q in outs]
@@ -153,7 +153,7 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, st
 def _scalar_output(func, fn_name):
     def wrapped(*xs):
         out = func(*xs)
-        if not isinstance(out, Tensor) or out.size != 1:
+        if not isinstance(out, Tensor) or out.numel() != 1:
             raise RuntimeError(f"{fn_name}: the function must return a single-element Tensor, got "
                                f"{type(out).__name__}{'' if not isinstance(out, Tensor) else ' of shape ' + str(out.shape)}")
         return out

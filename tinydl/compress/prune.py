@@ -71,7 +71,7 @@ def _mask_of(layer, name, create=True):
 
 
 def _magnitude(layer, name):
-    w = np.abs(layer._parameters[name].numpy()).astype(np.float64)
+    w = np.abs(layer._parameters[name].detach().numpy()).astype(np.float64)
     m = _mask_of(layer, name, create=False)
     return w * (m.mask != 0) if m is not None else w
 
@@ -126,7 +126,7 @@ def sparsity_report(model, layers=None):
     """{key: fraction of zeros in the weight the layer computes with} (plus 'total')."""
     out, zeros, total = {}, 0, 0
     for key, layer, n in prunable_weights(model, layers):
-        w = reparam.effective_weight(layer, n).numpy()
+        w = reparam.effective_weight(layer, n).detach().numpy()
         z = int(np.count_nonzero(w == 0))
         out[key] = z / w.size
         zeros, total = zeros + z, total + w.size

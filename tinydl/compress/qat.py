@@ -61,7 +61,7 @@ class FakeQuant(Layer):
     def forward(self, x):
         x = as_tensor(x)
         if self.training:
-            cur = float(abs(x.data).max()) if x.size else 0.0
+            cur = float(abs(x.data).max()) if x.numel() else 0.0
             r = cur if self.seen[0] == 0 else self.momentum * float(self.range[0]) + (1 - self.momentum) * cur
             self.range[0], self.seen[0] = r, 1
         r = float(self.range[0])

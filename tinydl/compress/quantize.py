@@ -88,8 +88,8 @@ class QuantizedDense(_Quantized):
 
     @classmethod
     def from_float(cls, layer, in_scale):
-        wq, s = quantize_weight(layer.kernel.numpy())
-        b = layer.bias.numpy() if layer.bias is not None else np.zeros(layer.units, np.float32)
+        wq, s = quantize_weight(layer.kernel.detach().numpy())
+        b = layer.bias.detach().numpy() if layer.bias is not None else np.zeros(layer.units, np.float32)
         return cls(wq, s, in_scale, b, layer.activation, name=layer.name)
 
     def config(self):
@@ -120,8 +120,8 @@ class QuantizedConv2D(_Quantized):
     def from_float(cls, layer, in_scale):
         if isinstance(layer, Conv2DTranspose) or layer.data_format != "channels_last":
             raise NotImplementedError(f"{layer.name}: int8 quantization supports channels-last Conv2D only")
-        wq, s = quantize_weight(layer.kernel.numpy())
-        b = layer.bias.numpy() if layer.bias is not None else np.zeros(layer.filters, np.float32)
+        wq, s = quantize_weight(layer.kernel.detach().numpy())
+        b = layer.bias.detach().numpy() if layer.bias is not None else np.zeros(layer.filters, np.float32)
         return cls(wq, s, in_scale, b, layer.kernel_size, layer.strides, layer.padding, layer.dilation_rate,
                    layer.activation, name=layer.name)
 
@@ -173,7 +173,7 @@ def calibrate(model, x, batch_size=256):
                 h = Tensor(np.asarray(x[s:s + batch_size], np.float32))
                 for i, layer in enumerate(chain):
                     if _quantizable(layer):
-                        ranges[i] = max(ranges.get(i, 0.0), float(np.abs(h.numpy()).max()))
+                        ranges[i] = max(ranges.get(i, 0.0), float(np.abs(h.detach().numpy()).max()))
                     h = layer(h)
     finally:
         for l, t in zip(chain, was):

@@ -72,7 +72,7 @@ def prune_filters(model, fraction, layers=None):
             if reparam.reparams(m):
                 raise ValueError(f"prune_filters: layer '{m.name}' has masks or adapters attached; strip them "
                                  "first (tinydl.compress.strip_pruning / tinydl.finetune.remove_lora)")
-        kernel = layer._parameters["kernel"].numpy()
+        kernel = layer._parameters["kernel"].detach().numpy()
         c = kernel.shape[-1]
         n_keep = max(1, int(math.ceil((1.0 - fraction) * c)))
         norms = np.abs(kernel).reshape(-1, c).sum(axis=0)
@@ -89,9 +89,9 @@ def prune_filters(model, fraction, layers=None):
 
 
 def _shrink_producer(layer, keep):
-    _replace(layer._parameters["kernel"], layer._parameters["kernel"].numpy()[..., keep])
+    _replace(layer._parameters["kernel"], layer._parameters["kernel"].detach().numpy()[..., keep])
     if layer._parameters.get("bias") is not None:
-        _replace(layer._parameters["bias"], layer._parameters["bias"].numpy()[keep])
+        _replace(layer._parameters["bias"], layer._parameters["bias"].detach().numpy()[keep])
     if isinstance(layer, Conv2D):
         layer.filters = len(keep)
     else:
@@ -102,7 +102,7 @@ def _shrink_batchnorm(bn, keep):
     for name in ("gamma", "beta"):
         p = bn._parameters.get(name)
         if p is not None:
-            _replace(p, p.numpy()[keep])
+            _replace(p, p.detach().numpy()[keep])
     for name in ("moving_mean", "moving_variance"):
         arr = getattr(bn, name)
         xp = np if isinstance(arr, np.ndarray) else __import__("cupy")
@@ -112,7 +112,7 @@ def _shrink_batchnorm(bn, keep):
 
 def _shrink_consumer(consumer, keep, c, through_flatten, channels_first):
     p = consumer._parameters["kernel"]
-    k = p.numpy()
+    k = p.detach().numpy()
     if isinstance(consumer, Conv2D):
         _replace(p, k[:, :, keep, :])
         consumer.in_channels = len(keep)

@@ -4,8 +4,10 @@
   (as ``torch.from_numpy`` does); ``dtype=`` overrides.
 - Between two tensors: NumPy's promotion (float32 with float64 gives float64).
 - A Python scalar takes the other operand's dtype ("weak" scalars, as in NumPy 2 and PyTorch):
-  ``float32_tensor * 2.5`` stays float32; an integer tensor with a Python float gives float64
-  (NumPy's rule: cast labels to float32 explicitly when that matters).
+  ``float32_tensor * 2.5`` stays float32; an integer tensor with a Python float gives the default
+  float dtype (PyTorch's rule), as does true division of two integer tensors.
+- Across kinds (bool < integer < float), PyTorch's rule: the result takes the dtype of the operand
+  of the higher kind (``int64_tensor * float32_tensor`` is float32, not NumPy's float64).
 - Only floating tensors can require gradients.
 """
 import numpy as np
@@ -29,10 +31,23 @@ def scalar_dtype(value, other_dtype):
     if other_dtype.kind in "fc":
         return other_dtype
     if isinstance(value, float):
-        return np.dtype(np.float64)
+        return DEFAULT_FLOAT
     if isinstance(value, bool):
         return np.dtype(bool) if other_dtype.kind == "b" else other_dtype
     return other_dtype if other_dtype.kind in "iu" else DEFAULT_INT
+
+
+_KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def promote(a, b):
+    """Two arrays about to meet in an element-wise op, cast by PyTorch's kind rule: when their
+    kinds differ (bool < integer < float), the lower-kind one takes the other's dtype; within a
+    kind NumPy's promotion applies (int32 with int64 gives int64)."""
+    ra, rb = _KIND_RANK.get(a.dtype.kind, 1), _KIND_RANK.get(b.dtype.kind, 1)
+    if ra == rb or a.dtype == b.dtype:
+        return a, b
+    return (a, b.astype(a.dtype)) if ra > rb else (a.astype(b.dtype), b)
 
 
 def is_float(dtype):

@@ -7,7 +7,7 @@
 >>> x.grad.shape
 (2, 2)
 """
-from .ops import arithmetic as A, elementwise as E, reduction as R, shape as S
+from .ops import arithmetic as A, elementwise as E, gather as G, pointwise as P, reduction as R, shape as S
 
 
 def _t(x):
@@ -39,6 +39,11 @@ def sigmoid(x): return E.Sigmoid.apply(x)
 def tanh(x): return E.Tanh.apply(x)
 def gelu(x, approximate="none"): return E.GELU.apply(x, approximate=approximate)
 def erf(x): return E.Erf.apply(x)
+def sin(x): return P.Sin.apply(x)
+def cos(x): return P.Cos.apply(x)
+def sinh(x): return P.Sinh.apply(x)
+def cosh(x): return P.Cosh.apply(x)
+def einsum(equation, *operands): return G.Einsum.apply(*operands, equation=equation)
 
 
 def where(cond, a, b):

@@ -1,8 +1,8 @@
 """One seeded random generator for everything tinydl draws: init, dropout, shuffling, augmentation.
 
 >>> import tinydl
->>> tinydl.manual_seed(0); a = tinydl.core.random.get_rng().random()
->>> tinydl.manual_seed(0); a == tinydl.core.random.get_rng().random()
+>>> _ = tinydl.manual_seed(0); a = tinydl.core.random.get_rng().random()
+>>> _ = tinydl.manual_seed(0); a == tinydl.core.random.get_rng().random()
 True
 """
 import numpy as np

@@ -14,12 +14,13 @@ import numpy as np
 from .. import backends
 from . import autograd, dtypes, inplace
 from . import functional as F
+from .torch_api.methods import TorchMethods
 
 
 _NONE_UNTIL_SET = frozenset({"_base", "_hooks", "_post_hooks", "_accumulator", "_tangent"})
 
 
-class Tensor:
+class Tensor(TorchMethods):
     # Make numpy defer to our reflected operators (ndarray + Tensor -> Tensor.__radd__).
     __array_ufunc__ = None
     # _vc: the version counter, a one-element list shared with views and detached copies;
@@ -205,49 +206,37 @@ class Tensor:
         shapes must broadcast to this tensor's shape. Differentiable with respect to ``src``."""
         return inplace.copy_(self, src)
 
-    def masked_fill(self, mask, value):
-        return F.where(mask, value, self)
-
-    def clamp(self, min=None, max=None):  # noqa: A002
-        return F.clip(self, min, max)
-
     # ---- arrays and devices --------------------------------------------------------------
     @property
     def xp(self):
         return backends.get_array_module(self.data)
 
-    @property
-    def device(self):
-        return backends.device_of(self.data)
-
-    def to(self, device):
-        """A copy on ``'cpu'`` or ``'gpu'`` (the same tensor if it is already there).
-
-        The copy is a new leaf that keeps ``requires_grad``.
-        """
-        if device not in ("cpu", "gpu"):
-            raise ValueError(f"to: unknown device {device!r}; expected 'cpu' or 'gpu'")
-        if device == self.device:
-            return self
-        t = Tensor(self.data, device=device)
-        t.requires_grad = self.requires_grad
-        return t
-
-    def numpy(self):
-        """The data as a numpy array (copied from the GPU when needed)."""
+    def _host(self):
         return self.data.get() if hasattr(self.data, "get") else self.data
 
     def __array__(self, dtype=None, copy=None):
-        a = self.numpy()
+        # NumPy interop works for every tensor (also one that requires grad), 0-d included
+        a = np.asarray(self._host())
         return a if dtype is None else a.astype(dtype)
 
     def item(self):
         if self.data.size != 1:
-            raise ValueError(f"item: only one-element tensors convert to a Python scalar, shape is {self.shape}")
+            raise _ScalarError(f"item: a Tensor with {self.data.size} elements cannot be converted to Scalar "
+                               f"(shape {self.shape})")
         return self.data.reshape(()).item()
 
     def tolist(self):
-        return self.numpy().tolist()
+        return np.asarray(self._host()).tolist()
+
+    def __format__(self, spec):
+        if self.data.ndim == 0:
+            return format(self.item(), spec)
+        return object.__format__(self, spec)
+
+    def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.data.shape[0]))
 
     def astype(self, dtype):
         """A tensor of another dtype; differentiable between float dtypes."""
@@ -268,10 +257,6 @@ class Tensor:
         return self.data.dtype
 
     @property
-    def size(self):
-        return self.data.size
-
-    @property
     def T(self):
         return F.transpose(self)
 
@@ -281,9 +266,9 @@ class Tensor:
         return self.shape[0]
 
     def __repr__(self):
-        body = np.array2string(self.numpy(), separator=", ", prefix="Tensor(")
+        body = np.array2string(np.asarray(self._host()), separator=", ", prefix="Tensor(")
         extra = f", dtype={self.dtype}"
-        if self.device != "cpu":
+        if backends.is_gpu_array(self.data):
             extra += f", device='{self.device}'"
         if self._creator is not None:
             extra += f", grad_fn=<{self._creator.name()}>"
@@ -293,7 +278,7 @@ class Tensor:
 
     def __bool__(self):
         if self.data.size != 1:
-            raise ValueError(f"the truth value of a tensor with {self.data.size} elements is ambiguous")
+            raise _ScalarError(f"the truth value of a tensor with {self.data.size} elements is ambiguous")
         return bool(self.data)
 
     def __float__(self):
@@ -328,39 +313,6 @@ class Tensor:
     def __gt__(self, o): return F.gt(self, o)
     def __ge__(self, o): return F.ge(self, o)
 
-    # ---- methods mirroring the op functions -----------------------------------------------
-    def exp(self): return F.exp(self)
-    def log(self): return F.log(self)
-    def sqrt(self): return F.sqrt(self)
-    def abs(self): return F.abs(self)
-    def clip(self, lo=None, hi=None): return F.clip(self, lo, hi)
-    def relu(self): return F.relu(self)
-    def sigmoid(self): return F.sigmoid(self)
-    def tanh(self): return F.tanh(self)
-    def sum(self, axis=None, keepdims=False): return F.sum(self, axis, keepdims)
-    def mean(self, axis=None, keepdims=False): return F.mean(self, axis, keepdims)
-    def max(self, axis=None, keepdims=False): return F.max(self, axis, keepdims)
-    def min(self, axis=None, keepdims=False): return F.min(self, axis, keepdims)
-    def var(self, axis=None, keepdims=False, ddof=0): return F.var(self, axis, keepdims, ddof)
-    def std(self, axis=None, keepdims=False, ddof=0): return F.std(self, axis, keepdims, ddof)
-    def logsumexp(self, axis=None, keepdims=False): return F.logsumexp(self, axis, keepdims)
-    def softmax(self, axis=-1): return F.softmax(self, axis)
-    def log_softmax(self, axis=-1): return F.log_softmax(self, axis)
-    def argmax(self, axis=None, keepdims=False): return F.argmax(self, axis, keepdims)
-    def argmin(self, axis=None, keepdims=False): return F.argmin(self, axis, keepdims)
-    def transpose(self, *axes): return F.transpose(self, axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else (axes or None))
-    def permute(self, *axes): return F.permute(self, *axes)
-    def swapaxes(self, a, b): return F.swapaxes(self, a, b)
-    def expand(self, *shape): return F.broadcast_to(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape)
-    def broadcast_to(self, shape): return F.broadcast_to(self, shape)
-    def squeeze(self, axis=None): return F.squeeze(self, axis)
-    def unsqueeze(self, axis): return F.unsqueeze(self, axis)
-    def flatten(self, start_axis=0, end_axis=-1): return F.flatten(self, start_axis, end_axis)
-
-    def reshape(self, *shape):
-        return F.reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape)
-
-
 class _Cast(autograd.Function):
     """dtype conversion between floating types; the gradient converts back."""
 
@@ -377,10 +329,13 @@ class _Cast(autograd.Function):
         return g  # the base class casts it to the input's dtype
 
 
+class _ScalarError(RuntimeError, ValueError):
+    """PyTorch raises RuntimeError where tinydl used to raise ValueError: both catch it."""
+
+
 def _module_for(data, device):
     if device is not None:
-        if device not in ("cpu", "gpu"):
-            raise ValueError(f"Tensor: unknown device {device!r}; expected 'cpu' or 'gpu'")
+        device = _backend_name(device)
         if device == "gpu":
             return backends.require_cupy()
         return np
@@ -391,6 +346,16 @@ def _module_for(data, device):
     return backends.default_array_module()
 
 
+def _backend_name(device):
+    if device in ("cpu", "gpu"):
+        return device
+    from .torch_api.dtypes_devices import backend_of
+    try:
+        return backend_of(device, "Tensor")
+    except (RuntimeError, TypeError):
+        raise ValueError(f"Tensor: unknown device {device!r}; expected 'cpu', 'cuda' or 'gpu'") from None
+
+
 def as_tensor(x, like=None):
     """``x`` as a Tensor; Python scalars take ``like``'s dtype and device (weak scalars)."""
     if isinstance(x, Tensor):
@@ -398,3 +363,8 @@ def as_tensor(x, like=None):
     if like is not None and isinstance(x, (int, float, bool)) and not isinstance(x, np.generic):
         return Tensor._wrap(like.xp.asarray(x, dtype=dtypes.scalar_dtype(x, like.dtype)))
     return Tensor(x)
+
+
+from .torch_api import methods as _methods  # noqa: E402 - the method modules import Tensor
+
+_methods._bind()

@@ -36,7 +36,7 @@ def to_uint8(array):
     """uint8 as is; bool to 0/255; other types taken as [0, 1] floats, clipped and rounded."""
     a = np.asarray(array)
     if hasattr(array, "numpy") and not isinstance(array, np.ndarray):  # a tinydl Tensor
-        a = np.asarray(array.numpy())
+        a = np.asarray(array.detach().numpy())
     if a.dtype == np.uint8:
         return a
     if a.dtype == np.bool_:
@@ -92,7 +92,7 @@ def image_grid(images, nrow=8, padding=2, pad_value=1.0, value_range=None):
     negative (tanh outputs), else (0, 1); uint8 input is always (0, 255).
     Empty slots of a last, partly filled row are left at ``pad_value``.
     """
-    x = np.asarray(images.numpy() if hasattr(images, "numpy") and not isinstance(images, np.ndarray)
+    x = np.asarray(images.detach().numpy() if hasattr(images, "numpy") and not isinstance(images, np.ndarray)
                    else images)
     if x.ndim == 3:
         x = x[..., None]

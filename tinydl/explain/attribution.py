@@ -51,7 +51,7 @@ def _target_score(model, x, target):
     scores = class_scores(out)
     n = scores.shape[0]
     if target is None:
-        target = scores.numpy().argmax(axis=1)
+        target = scores.detach().numpy().argmax(axis=1)
     target = np.broadcast_to(np.asarray(target, dtype=np.int64), (n,))
     onehot = np.zeros(scores.shape, scores.dtype)
     onehot[np.arange(n), target] = 1
@@ -59,7 +59,7 @@ def _target_score(model, x, target):
 
 
 def _check_model_input(x):
-    x = np.asarray(x.numpy() if isinstance(x, Tensor) else x)
+    x = np.asarray(x.detach().numpy() if isinstance(x, Tensor) else x)
     if x.dtype.kind != "f":
         raise TypeError(f"explain: the input must be a float array, got dtype {x.dtype}")
     return x
@@ -73,7 +73,7 @@ def saliency(model, x, target=None):
         xt = Tensor(x.copy(), requires_grad=True)
         score, target = _target_score(model, xt, target)
         score.backward()
-    return xt.grad.numpy(), target
+    return xt.grad.detach().numpy(), target
 
 
 def smoothgrad(model, x, target=None, n=25, noise=0.15, seed=0):
@@ -83,7 +83,7 @@ def smoothgrad(model, x, target=None, n=25, noise=0.15, seed=0):
     rng = np.random.default_rng(seed)
     if target is None:
         with _eval_mode(model), autograd.no_grad():
-            target = class_scores(model(Tensor(x))).numpy().argmax(axis=1)
+            target = class_scores(model(Tensor(x))).detach().numpy().argmax(axis=1)
     axes = tuple(range(1, x.ndim))
     sd = noise * (x.max(axis=axes, keepdims=True) - x.min(axis=axes, keepdims=True))
     total = np.zeros_like(x, dtype=np.float64)
@@ -160,7 +160,7 @@ def grad_cam(model, x, layer, target=None, data_format=None, upsample=True):
         raise ValueError(f"grad_cam: layer '{layer.name}' gives a {a.ndim}-d output {tuple(a.shape)}; "
                          "Grad-CAM needs a 4-d feature map")
     score.backward()
-    act, grad = a.numpy(), a.grad.numpy()
+    act, grad = a.detach().numpy(), a.grad.detach().numpy()
     if fmt == "channels_first":
         act, grad = act.transpose(0, 2, 3, 1), grad.transpose(0, 2, 3, 1)
     weights = grad.mean(axis=(1, 2), keepdims=True)             # (N, 1, 1, C)
@@ -195,7 +195,7 @@ def _record_attention(layer, sink):
     def forward(*args, **kwargs):
         want = kwargs.pop("return_attention_scores", False)
         out, w = call(*args, return_attention_scores=True, **kwargs)
-        sink.append(w.numpy().copy())
+        sink.append(w.detach().numpy().copy())
         return (out, w) if want else out
 
     object.__setattr__(layer, "forward", forward)

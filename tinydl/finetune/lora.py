@@ -10,13 +10,13 @@ are frozen; only A and B (and whatever you ask to keep trainable) learn.
 
 >>> import numpy as np, tinydl
 >>> from tinydl import nn
->>> tinydl.manual_seed(0)
+>>> _ = tinydl.manual_seed(0)
 >>> model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4))
 >>> adapters = apply_lora(model, rank=2)
 >>> [name for name, p in model.named_parameters() if p.requires_grad]
 ['0.kernel_lora.A', '0.kernel_lora.B', '2.kernel_lora.A', '2.kernel_lora.B']
 >>> x = tinydl.Tensor(np.ones((1, 8), np.float32))
->>> before = model(x).numpy(); _ = merge_lora(model); after = model(x).numpy()
+>>> before = model(x).detach().numpy(); _ = merge_lora(model); after = model(x).detach().numpy()
 >>> bool(np.allclose(before, after))
 True
 """
@@ -202,7 +202,7 @@ def save_lora(path, model):
         raise ValueError("save_lora: the model has no LoRA adapters")
     arrays, info = {}, []
     for key, a in adapters.items():
-        arrays[f"{key}.A"], arrays[f"{key}.B"] = a.A.numpy(), a.B.numpy()
+        arrays[f"{key}.A"], arrays[f"{key}.B"] = a.A.detach().numpy(), a.B.detach().numpy()
         info.append({"weight": key, "rank": a.rank, "alpha": a.alpha, "in_axes": a.in_axes,
                      "shape": list(a.weight_shape)})
     save_state(path, arrays, {"kind": "lora", "adapters": info})

@@ -113,7 +113,7 @@ def prepare_x(model, x, who, check_finite=True):
         if a is None:
             raise ValueError(f"{who}: x is None")
         if isinstance(a, Tensor):
-            a = a.numpy()
+            a = a.detach().numpy()
         if not isinstance(a, (np.ndarray, list, tuple)) and hasattr(a, "__iter__") and not hasattr(a, "__array__"):
             raise TypeError(f"{who}: x must be a numpy array (or a list of them for several inputs), got "
                             f"{type(a).__name__}; for a tinydl.data.DataLoader or a generator, loop over it "
@@ -146,7 +146,7 @@ def prepare_y(y, n, who, check_finite=True, name="y"):
     if y is None:
         return None
     if isinstance(y, Tensor):
-        y = y.numpy()
+        y = y.detach().numpy()
     y = np.asarray(y)
     if y.dtype.kind not in "biuf":
         raise TypeError(f"{who}: {name} has dtype {y.dtype}; expected numbers")

@@ -133,7 +133,7 @@ class DistributedFit:
         if shuffle:
             order = host_tensor(get_rng().permutation(n).astype(np.int64))
             dist.broadcast(order, 0)
-            order = order.numpy()
+            order = order.detach().numpy()
         for batch in data._iterate(batch_size, data.num_steps(batch_size, steps), order, n):
             part = np.array_split(np.arange(batch.size), self.world)[self.rank]
             self.global_size = batch.size
@@ -167,7 +167,7 @@ class DistributedFit:
             model.optimizer.step()
         value = float(data_loss.item()) + sum(float(r.item()) for r in regs)
         loss_tracker.update_state(value, sample_weight=batch.size)
-        model._update_metrics(batch.y, out.numpy(), batch.sample_weight)
+        model._update_metrics(batch.y, out.detach().numpy(), batch.sample_weight)
 
     def global_logs(self, loss_tracker, metrics):
         """The logs of the global batch so far: every tracker's sums all-reduced."""
@@ -176,7 +176,7 @@ class DistributedFit:
         local = np.array([float(getattr(m, k)) for m, ks in zip(trackers, names) for k in ks])
         summed = host_tensor(local.copy())
         dist.all_reduce(summed)
-        summed = summed.numpy()
+        summed = summed.detach().numpy()
         logs, pos = {}, 0
         for m, ks in zip(trackers, names):
             saved = [getattr(m, k) for k in ks]

@@ -3,7 +3,7 @@ live in ``tinydl.nn.initializers``).
 
 >>> import tinydl
 >>> from tinydl.keras import initializers
->>> tinydl.manual_seed(0)
+>>> _ = tinydl.manual_seed(0)
 >>> initializers.get("he_normal")((4, 3)).shape, initializers.Ones()((2,)).tolist()
 ((4, 3), [1.0, 1.0])
 """

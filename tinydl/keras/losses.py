@@ -51,7 +51,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
 
 
 def _targets(y_true):
-    return y_true.numpy() if isinstance(y_true, Tensor) else np.asarray(y_true)
+    return y_true.detach().numpy() if isinstance(y_true, Tensor) else np.asarray(y_true)
 
 
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
@@ -98,7 +98,7 @@ def reduce_loss(per_sample, sample_weight=None, reduction="sum_over_batch_size")
     """Weight and reduce per-sample losses the Keras way (sum of weighted losses / batch size)."""
     per_sample = as_tensor(per_sample)
     if sample_weight is not None:
-        w = np.asarray(sample_weight.numpy() if isinstance(sample_weight, Tensor) else sample_weight)
+        w = np.asarray(sample_weight.detach().numpy() if isinstance(sample_weight, Tensor) else sample_weight)
         w = w.astype(per_sample.dtype, copy=False)
         if w.ndim == per_sample.ndim + 1 and w.shape[-1] == 1:
             w = w[..., 0]
@@ -222,7 +222,7 @@ def cosine_similarity(y_true, y_pred, axis=-1):
 
 def _hinge_labels(y_true):
     """Keras maps {0, 1} labels to {-1, 1} (labels already in {-1, 1} are kept)."""
-    y = y_true.numpy()
+    y = y_true.detach().numpy()
     if np.all((y == 0) | (y == 1)):
         return Tensor(2 * y - 1, device=y_true.device)
     return y_true
@@ -261,7 +261,7 @@ def poisson(y_true, y_pred):
 
 def mean_absolute_percentage_error(y_true, y_pred):
     y_true, y_pred = _pair(y_true, y_pred, "mean_absolute_percentage_error")
-    denom = Tensor(np.maximum(np.abs(y_true.numpy()), _EPS), device=y_pred.device)
+    denom = Tensor(np.maximum(np.abs(y_true.detach().numpy()), _EPS), device=y_pred.device)
     return _last_mean(T.abs((y_true - y_pred) / denom)) * 100.0
 
 

@@ -34,7 +34,7 @@ def __getattr__(name):
 
 def _np(a):
     if hasattr(a, "numpy") and callable(a.numpy):
-        a = a.numpy()
+        a = a.detach().numpy()
     return np.asarray(a)
 
 

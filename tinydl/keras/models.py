@@ -13,7 +13,7 @@ in the model's current mode, ``model(x, training=True)`` in training mode for th
 
 >>> import numpy as np, tinydl
 >>> from tinydl.keras import Sequential, layers
->>> tinydl.manual_seed(0)
+>>> _ = tinydl.manual_seed(0)
 >>> model = Sequential([layers.Dense(1, input_shape=(2,))])
 >>> model.compile(optimizer="sgd", loss="mse")
 >>> x = np.random.default_rng(0).normal(size=(64, 2))

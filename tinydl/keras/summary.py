@@ -35,10 +35,10 @@ def _count(layer):
     """(all weights, trainable weights, bytes of all, bytes of trainable); buffers count as non-trainable."""
     n_all = n_tr = b_all = b_tr = 0
     for p in layer.parameters():
-        n_all += p.size
+        n_all += p.numel()
         b_all += p.data.nbytes
         if p.requires_grad:
-            n_tr += p.size
+            n_tr += p.numel()
             b_tr += p.data.nbytes
     for m in layer.modules():
         for b in m._buffers:

@@ -156,14 +156,14 @@ class Trainer:
             loss.backward()
             self.optimizer.step()
         loss_tracker.update_state(float(loss.item()), sample_weight=batch.size)
-        self._update_metrics(batch.y, out.numpy(), batch.sample_weight)
+        self._update_metrics(batch.y, out.detach().numpy(), batch.sample_weight)
 
     def _test_step(self, batch, loss_tracker):
         out = self.forward(batch_tensors(batch.x))
         self.built = True
         loss = self._compute_loss(batch.y, out, batch.sample_weight)
         loss_tracker.update_state(float(loss.item()), sample_weight=batch.size)
-        self._update_metrics(batch.y, out.numpy(), batch.sample_weight)
+        self._update_metrics(batch.y, out.detach().numpy(), batch.sample_weight)
 
     # ================================================================ fit
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
@@ -318,7 +318,7 @@ class Trainer:
                 for batch in data.batches(batch_size, steps):
                     cb.on_predict_batch_begin(batch.index, {})
                     out = self._call_values(batch_tensors(batch.x))
-                    outs.append([o.numpy() for o in flatten_structure(out)])
+                    outs.append([o.detach().numpy() for o in flatten_structure(out)])
                     cb.on_predict_batch_end(batch.index, {"outputs": out})
         finally:
             self.train(was_training)

@@ -36,7 +36,7 @@ def to_categorical(x, num_classes=None):
 
 def normalize(x, axis=-1, order=2):
     """Scaled to unit ``order``-norm along ``axis`` (Keras's ``utils.normalize``); zero rows stay zero."""
-    x = np.asarray(x.numpy() if hasattr(x, "numpy") else x, dtype=np.float32)
+    x = np.asarray(x.detach().numpy() if hasattr(x, "numpy") else x, dtype=np.float32)
     norm = np.atleast_1d(np.linalg.norm(x, ord=order, axis=axis))
     norm[norm == 0] = 1
     return x / np.expand_dims(norm, axis)

@@ -4,7 +4,7 @@ Fans follow Keras: for a Dense kernel (in, out) fan_in = in; for a conv kernel
 (KH, KW, C_in, C_out) fan_in = KH*KW*C_in and fan_out = KH*KW*C_out.
 
 >>> import tinydl
->>> tinydl.manual_seed(0)
+>>> _ = tinydl.manual_seed(0)
 >>> get("glorot_uniform")((3, 4), "float32").shape
 (3, 4)
 """

@@ -8,7 +8,7 @@ truncated normal is cut at two standard deviations and its std corrected by 0.87
 ``TruncatedNormal(stddev)`` itself is cut but not corrected, as in Keras.
 
 >>> import tinydl
->>> tinydl.manual_seed(0)
+>>> _ = tinydl.manual_seed(0)
 >>> GlorotUniform()((3, 4)).shape, Constant(2.0)((2,)).tolist()
 ((3, 4), [2.0, 2.0])
 """

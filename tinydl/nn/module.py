@@ -20,6 +20,7 @@ import re
 
 import numpy as np
 
+from ..core.torch_api.dtypes_devices import device as torch_device
 from ..core.tensor import Tensor
 
 _name_counts = collections.Counter()
@@ -185,10 +186,10 @@ class Module:
         return [p.regularizer(p) for p in self.parameters() if p.regularizer is not None and p.requires_grad]
 
     def to(self, device):
-        """Move every parameter and buffer to ``'cpu'`` or ``'gpu'`` in place; returns self."""
+        """Move every parameter and buffer to ``'cpu'`` or ``'gpu'`` (``'cuda'``) in place; returns self."""
         for m in self.modules():
             for name, p in list(m._parameters.items()):
-                if p.device != device:
+                if p.device != torch_device(device):
                     moved = p.to(device)
                     p.data, p.grad = moved.data, None
             for name in m._buffers:
@@ -201,10 +202,10 @@ class Module:
         state = collections.OrderedDict()
         for mname, m in self.named_modules():
             for pname, p in m._parameters.items():
-                state[f"{mname}.{pname}" if mname else pname] = np.array(p.numpy(), copy=True)
+                state[f"{mname}.{pname}" if mname else pname] = np.array(p.detach().numpy(), copy=True)
             for bname in m._buffers:
                 arr = getattr(m, bname)
-                state[f"{mname}.{bname}" if mname else bname] = np.array(Tensor(arr).numpy(), copy=True)
+                state[f"{mname}.{bname}" if mname else bname] = np.array(Tensor(arr).detach().numpy(), copy=True)
         return state
 
     def load_state_dict(self, state, strict=True):

@@ -26,7 +26,7 @@ from .clip import clip_coefficient, total_norm
 def _plain(value):
     """Hyperparameters as Python numbers/bools/tuples: a numpy float64 scalar would upcast float32 arrays."""
     if isinstance(value, Tensor):
-        value = value.numpy()
+        value = value.detach().numpy()
     if isinstance(value, np.ndarray):  # e.g. a value read back from a file
         value = value.tolist()
     if isinstance(value, (bool, np.bool_)):
@@ -275,7 +275,7 @@ def _restore(v, p, sname, index, owner):
     """One loaded state value: arrays become Tensors on p's device (floating ones in p's dtype,
     ``step`` kept as it is), after checking their shape."""
     if isinstance(v, Tensor):
-        v = v.numpy()
+        v = v.detach().numpy()
     if isinstance(v, np.ndarray) or hasattr(v, "shape") and hasattr(v, "dtype"):
         arr = np.asarray(v.get() if hasattr(v, "get") else v)
         if sname == "step":

@@ -14,7 +14,7 @@ class GradcheckError(AssertionError):
 
 def _as_float64_leaf(x):
     if isinstance(x, Tensor):
-        x = x.numpy()
+        x = x.detach().numpy()
     arr = np.array(x, dtype=np.float64, order="C")  # a private C-ordered copy: perturbed in place below
     return Tensor(arr, requires_grad=True)
 
@@ -42,11 +42,11 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-6, rtol=1e-5, wrt=None, seed=0):
 
     def scalar_value():
         with autograd.no_grad():
-            return float((fn(*leaves).numpy().astype(np.float64) * projection).sum())
+            return float((fn(*leaves).detach().numpy().astype(np.float64) * projection).sum())
 
     for i in checked:
         leaf = leaves[i]
-        analytic = np.zeros(leaf.shape) if leaf.grad is None else leaf.grad.numpy()
+        analytic = np.zeros(leaf.shape) if leaf.grad is None else leaf.grad.detach().numpy()
         _report("gradcheck", f"input {i}", leaf, analytic, _numeric(leaf, scalar_value, eps), atol, rtol)
     return True
 
@@ -74,7 +74,7 @@ def gradgradcheck(fn, *inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-4
     if not out.requires_grad:
         return True
     v_arr = rng.standard_normal(out.shape) if grad_outputs is None else \
-        np.array(grad_outputs.numpy() if isinstance(grad_outputs, Tensor) else grad_outputs, dtype=np.float64)
+        np.array(grad_outputs.detach().numpy() if isinstance(grad_outputs, Tensor) else grad_outputs, dtype=np.float64)
     v = Tensor(np.array(v_arr, dtype=np.float64, order="C"), requires_grad=True)
     projections = [rng.standard_normal(t.shape) for t in checked]
 
@@ -94,7 +94,7 @@ def gradgradcheck(fn, *inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-4
             analytic = [np.zeros(t.shape) for t in variables]
         else:
             second = ag.grad(s, variables, allow_unused=True)
-            analytic = [np.zeros(t.shape) if g is None else g.numpy() for t, g in zip(variables, second)]
+            analytic = [np.zeros(t.shape) if g is None else g.detach().numpy() for t, g in zip(variables, second)]
 
     def scalar_value():
         with autograd.enable_grad():
@@ -105,7 +105,7 @@ def gradgradcheck(fn, *inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-4
         total = 0.0
         for g, u in zip(gs, projections):
             if g is not None:
-                total += float((g.numpy().astype(np.float64) * u).sum())
+                total += float((g.detach().numpy().astype(np.float64) * u).sum())
         return total
 
     names = [f"input {next(i for i, x in enumerate(leaves) if x is t)}" for t in checked] + ["grad_outputs"]
@@ -118,7 +118,7 @@ def gradgradcheck(fn, *inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-4
 def _leaves(inputs, wrt):
     leaves = []
     for i, x in enumerate(inputs):
-        arr = x.numpy() if isinstance(x, Tensor) else np.asarray(x)
+        arr = x.detach().numpy() if isinstance(x, Tensor) else np.asarray(x)
         if arr.dtype.kind != "f" or (wrt is not None and i not in wrt):
             leaves.append(Tensor(arr.astype(np.float64)) if arr.dtype.kind == "f" else
                           x if isinstance(x, Tensor) else Tensor(arr))
@@ -182,7 +182,7 @@ def check_op_spec(spec, arrays):
     """Forward against the reference (float64 and float32), then gradcheck in float64."""
     arrays = tuple(arrays)
     if spec.reference is not None:
-        got = spec.fn(*[Tensor(a) for a in arrays]).numpy()
+        got = spec.fn(*[Tensor(a) for a in arrays]).detach().numpy()
         want = np.asarray(spec.reference(*arrays))
         np.testing.assert_allclose(got, want, rtol=spec.fwd_rtol, atol=1e-12,
                                    err_msg=f"{spec.name}: forward differs from the NumPy reference")
@@ -190,7 +190,7 @@ def check_op_spec(spec, arrays):
         got32 = spec.fn(*[Tensor(a) for a in as32])
         if got32.dtype.kind == "f":
             assert got32.dtype == np.float32, f"{spec.name}: float32 inputs gave {got32.dtype}"
-            np.testing.assert_allclose(got32.numpy(), want, rtol=2e-3, atol=2e-4,
+            np.testing.assert_allclose(got32.detach().numpy(), want, rtol=2e-3, atol=2e-4,
                                        err_msg=f"{spec.name}: float32 forward is off")
     gradcheck(spec.fn, *arrays, eps=spec.eps, atol=spec.atol, rtol=spec.rtol, wrt=spec.wrt)
 

@@ -132,7 +132,7 @@ def draw_graph(tensor, params=None, module=None, show_values=False, show_grads=F
     for grp in targets:
         if any(group.get(id(f)) == grp for f in fns):
             sub = dict(module.named_modules())[grp]
-            n_params = sum(p.size for p in sub.parameters())
+            n_params = sum(p.numel() for p in sub.parameters())
             title = grp if grp == sub.name else f"{grp} ({sub.name})"
             g.node(f"m:{grp}", label=f"{title}: {type(sub).__name__}\n({n_params:,} parameters)",
                    shape="box", style="filled,bold", fillcolor="moccasin", peripheries="2")

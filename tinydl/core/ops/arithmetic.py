@@ -5,15 +5,18 @@ come from ``self.saved_tensors`` and the math is operators and ``math_of(g)``.
 """
 import numpy as np
 
+from .. import dtypes
 from ..autograd import Function, math_of
 from ...backends import get_array_module
 
 
 def _check_broadcast(name, a, b):
+    """Raise unless the shapes broadcast; returns the operands cast by PyTorch's kind rule."""
     try:
         get_array_module(a).broadcast_shapes(a.shape, b.shape)
     except ValueError:
         raise ValueError(f"{name}: shapes {a.shape} and {b.shape} do not broadcast") from None
+    return dtypes.promote(a, b)
 
 
 class Add(Function):
@@ -21,7 +24,7 @@ class Add(Function):
     elementwise = True
 
     def forward(self, a, b):
-        _check_broadcast("add", a, b)
+        a, b = _check_broadcast("add", a, b)
         return a + b
 
     def backward(self, g):
@@ -33,7 +36,7 @@ class Sub(Function):
     elementwise = True
 
     def forward(self, a, b):
-        _check_broadcast("sub", a, b)
+        a, b = _check_broadcast("sub", a, b)
         return a - b
 
     def backward(self, g):
@@ -45,7 +48,7 @@ class Mul(Function):
     elementwise = True
 
     def forward(self, a, b):
-        _check_broadcast("mul", a, b)
+        a, b = _check_broadcast("mul", a, b)
         self.save_for_backward(a, b)
         return a * b
 
@@ -59,7 +62,9 @@ class Div(Function):
     elementwise = True
 
     def forward(self, a, b):
-        _check_broadcast("div", a, b)
+        a, b = _check_broadcast("div", a, b)
+        if a.dtype.kind in "biu" and b.dtype.kind in "biu":  # true division: the default float dtype
+            a, b = a.astype(dtypes.DEFAULT_FLOAT), b.astype(dtypes.DEFAULT_FLOAT)
         self.save_for_backward(a, b)
         return a / b
 
@@ -87,7 +92,7 @@ class Pow(Function):
     elementwise = True
 
     def forward(self, a, b):
-        _check_broadcast("pow", a, b)
+        a, b = _check_broadcast("pow", a, b)
         out = a ** b
         self.save_for_backward(a, b, out)
         return out

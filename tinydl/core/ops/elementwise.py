@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 
+from .. import dtypes
 from ..autograd import Function, is_tensor, math_of
 from ...backends import get_array_module, provider_for
 from .arithmetic import _check_broadcast
@@ -96,7 +97,7 @@ class Maximum(Function):
     pick = "maximum"
 
     def forward(self, a, b):
-        _check_broadcast(self.pick, a, b)
+        a, b = _check_broadcast(self.pick, a, b)
         wins = (a > b) if self.pick == "maximum" else (a < b)
         self.wa = wins + 0.5 * (a == b)
         return getattr(get_array_module(a), self.pick)(a, b)
@@ -119,6 +120,7 @@ class Where(Function):
 
     def forward(self, cond, a, b):
         self.cond = cond.astype(bool)
+        a, b = dtypes.promote(a, b)  # PyTorch's kind rule: where(c, int_tensor, 0.5) is float32
         return get_array_module(a).where(self.cond, a, b)
 
     def backward(self, g):

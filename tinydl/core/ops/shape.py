@@ -50,7 +50,7 @@ class Transpose(Function):
         inverse = [0] * len(self.perm)
         for i, p in enumerate(self.perm):
             inverse[p] = i
-        return g.transpose(inverse)
+        return math_of(g).transpose(g, inverse)
 
 
 class BroadcastTo(Function):

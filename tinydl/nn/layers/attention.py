@@ -31,7 +31,7 @@ initialisation; ``load_torch_state_dict`` reads ``in_proj_weight``/``out_proj.we
 >>> q = tinydl.zeros(1, 3, 3)                           # equal scores: uniform weights
 >>> k = v = tinydl.Tensor(np.eye(3, dtype=np.float32)[None])
 >>> out = scaled_dot_product_attention(q, k, v, causal=True)
->>> [round(float(a), 3) for a in out.numpy()[0, :, 0]]  # query i averages keys 0..i
+>>> [round(float(a), 3) for a in out.detach().numpy()[0, :, 0]]  # query i averages keys 0..i
 [1.0, 0.5, 0.333]
 """
 import math
@@ -317,23 +317,23 @@ class MultiheadAttention(MultiHeadAttention):
         """``in_proj_weight`` (3E, E) (or q/k/v_proj_weight when kdim/vdim differ), ``in_proj_bias``,
         ``out_proj.weight``, ``out_proj.bias`` as numpy arrays."""
         e = self.embed_dim
-        w = [getattr(self, f"{n}_kernel").numpy().reshape(-1, e).T for n in ("query", "key", "value")]
+        w = [getattr(self, f"{n}_kernel").detach().numpy().reshape(-1, e).T for n in ("query", "key", "value")]
         out = {}
         if self.kdim == self.vdim == e:
             out["in_proj_weight"] = np.concatenate(w, axis=0)
         else:
             out.update({f"{n}_proj_weight": a for n, a in zip("qkv", w)})
         if self.use_bias:
-            out["in_proj_bias"] = np.concatenate([getattr(self, f"{n}_bias").numpy().reshape(-1)
+            out["in_proj_bias"] = np.concatenate([getattr(self, f"{n}_bias").detach().numpy().reshape(-1)
                                                   for n in ("query", "key", "value")])
-        out["out_proj.weight"] = self.output_kernel.numpy().reshape(-1, e).T.copy()
+        out["out_proj.weight"] = self.output_kernel.detach().numpy().reshape(-1, e).T.copy()
         if self.use_bias:
-            out["out_proj.bias"] = self.output_bias.numpy().copy()
+            out["out_proj.bias"] = self.output_bias.detach().numpy().copy()
         return out
 
     def load_torch_state_dict(self, state):
         e, h, hd = self.embed_dim, self.num_heads, self.key_dim
-        get = lambda k: np.asarray(state[k].detach().cpu().numpy() if hasattr(state[k], "detach") else state[k])
+        get = lambda k: np.asarray(state[k].detach().cpu().detach().numpy() if hasattr(state[k], "detach") else state[k])
         if "in_proj_weight" in state:
             ws = np.split(get("in_proj_weight"), 3, axis=0)
         else:

@@ -89,7 +89,7 @@ class Layer(Module):
 
     def weights_list(self):
         """Keras's weight order: parameters, then buffers (e.g. moving statistics)."""
-        return ([p.numpy() for p in self._parameters.values()]
+        return ([p.detach().numpy() for p in self._parameters.values()]
                 + [to_host(getattr(self, b)) for b in self._buffers])
 
     def get_weights(self):

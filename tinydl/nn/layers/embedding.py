@@ -17,7 +17,7 @@ times accumulates every one of its gradients. Only the used rows are non-zero in
 >>> out.shape
 (1, 3, 2)
 >>> out.sum().backward()
->>> emb.embeddings.grad.numpy()[:, 0].tolist()   # id 1 was used twice
+>>> emb.embeddings.grad.detach().numpy()[:, 0].tolist()   # id 1 was used twice
 [0.0, 2.0, 0.0, 0.0, 1.0]
 """
 import numpy as np

@@ -13,7 +13,7 @@ normalizing over the trailing ``len(normalized_shape)`` axes. Both store ``gamma
 >>> import numpy as np, tinydl
 >>> from tinydl.nn.layers.layernorm import LayerNorm
 >>> y = LayerNorm(4)(np.array([[1.0, 2.0, 3.0, 4.0]], np.float32))
->>> [round(float(v), 3) for v in y.numpy()[0]]
+>>> [round(float(v), 3) for v in y.detach().numpy()[0]]
 [-1.342, -0.447, 0.447, 1.342]
 """
 import numpy as np

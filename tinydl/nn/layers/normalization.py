@@ -61,13 +61,13 @@ class BatchNormalization(Layer):
         reduce_axes = tuple(i for i in range(x.ndim) if i != ax)
         shape = [1] * x.ndim
         shape[ax] = self.num_features
-        if self.training and self._trainable and x.size:
+        if self.training and self._trainable and x.numel():
             # One op, statistics in float64 (see layernorm.LayerNormOp): no overflow for float32
             # inputs of +-1e30 or float16 of +-1e4, and the backward is the exact closed form.
             y = normalize(x, reduce_axes, self.gamma, self.beta, self.epsilon, param_shape=shape)
             xw = x.data.astype(np.float64)
             mean, var = xw.mean(axis=reduce_axes), xw.var(axis=reduce_axes)
-            n = x.size // self.num_features
+            n = x.numel() // self.num_features
             m = self.momentum
             batch_var = var * (n / max(n - 1, 1) if self.unbiased_running_var else 1)
             xp = x.xp

@@ -27,7 +27,7 @@ def _host(x):
     if isinstance(x, Tensor):
         return to_host(x.data)
     if hasattr(x, "numpy") and callable(x.numpy):
-        return x.numpy()
+        return x.detach().numpy()
     return np.asarray(x)
 
 

@@ -47,7 +47,7 @@ backpropagation through time). ``reset_states()`` zeros them.
 
 >>> import numpy as np, tinydl
 >>> from tinydl.nn.layers.recurrent import KerasLSTM
->>> tinydl.manual_seed(0)
+>>> _ = tinydl.manual_seed(0)
 >>> lstm = KerasLSTM(8, return_sequences=True, return_state=True)
 >>> seq, h, c = lstm(np.zeros((2, 5, 3), np.float32))
 >>> seq.shape, h.shape, c.shape

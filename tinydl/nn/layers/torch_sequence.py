@@ -126,8 +126,8 @@ class _TorchRecurrent(Layer):
         """The weights as PyTorch names them (``weight_ih_l0``, ...), numpy arrays."""
         out = {}
         for i, cell in enumerate(self.cells()):
-            arrays = self.to_torch(cell.kernel.numpy(), cell.recurrent_kernel.numpy(),
-                                   None if cell.bias is None else cell.bias.numpy())
+            arrays = self.to_torch(cell.kernel.detach().numpy(), cell.recurrent_kernel.detach().numpy(),
+                                   None if cell.bias is None else cell.bias.detach().numpy())
             for name, a in zip(self.torch_names, arrays):
                 if a is not None:
                     out[f"{name}_l{i}"] = a

@@ -12,7 +12,7 @@ import numpy as np
 
 
 def _np(a):
-    return np.asarray(a.detach().cpu().numpy() if hasattr(a, "detach") else a)
+    return np.asarray(a.detach().cpu().detach().numpy() if hasattr(a, "detach") else a)
 
 
 def _swap_rz(w, hd):

@@ -16,7 +16,7 @@ blocks, a final LayerNorm and a linear head; ``forward(ids (N, T)) -> logits (N,
 
 >>> import numpy as np, tinydl
 >>> from tinydl.nn.layers.transformer import TransformerLM
->>> tinydl.manual_seed(0)
+>>> _ = tinydl.manual_seed(0)
 >>> lm = TransformerLM(vocab_size=11, block_size=8, dim=16, num_heads=2, num_layers=1)
 >>> lm(np.zeros((3, 8), np.int64)).shape
 (3, 8, 11)

@@ -176,7 +176,7 @@ class GradReducer:
         self.rebuilt = True
         t = host_tensor(np.asarray(order, dtype=np.int64))
         dist.broadcast(t, 0)
-        self._set_buckets(assign_buckets(self.params, [int(i) for i in t.numpy()], self.cap,
+        self._set_buckets(assign_buckets(self.params, [int(i) for i in t.detach().numpy()], self.cap,
                                          FIRST_BUCKET_BYTES))
         self._reset()
 

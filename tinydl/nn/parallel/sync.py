@@ -20,7 +20,7 @@ def named_state(module):
 
 def host_tensor(array):
     """A Tensor of host data that the active backend can communicate (NCCL needs the GPU);
-    ``.numpy()`` brings the result back."""
+    ``.detach().numpy()`` brings the result back."""
     return Tensor(array, device="gpu" if dist.get_backend() == "nccl" else "cpu")
 
 
@@ -40,7 +40,7 @@ def check_same_architecture(module, who):
     padded[:mine.size] = mine
     gathered = [host_tensor(np.zeros(longest, np.uint8)) for _ in range(size)]
     dist.all_gather(gathered, host_tensor(padded))
-    descs = [json.loads(g.numpy()[:int(n.item())].tobytes().decode()) for g, n in zip(gathered, lengths)]
+    descs = [json.loads(g.detach().numpy()[:int(n.item())].tobytes().decode()) for g, n in zip(gathered, lengths)]
     for r, other in enumerate(descs[1:], start=1):
         if other != descs[0]:
             raise RuntimeError(f"{who}: the model on rank {r} differs from the model on rank 0: "
