@@ -3,6 +3,8 @@ second-order test unless it is declared once-differentiable (then the README mus
 import importlib
 import pathlib
 
+import pytest
+
 import tinydl
 
 HERE = pathlib.Path(__file__).parent
@@ -13,7 +15,10 @@ LIBRARY_MODULES = ["tinydl.core", "tinydl.nn"]
 def _collect():
     first, second = set(), set()
     for path in sorted(HERE.glob("test_*.py")):
-        module = importlib.import_module(f"tests.{path.stem}" if (HERE / "__init__.py").exists() else path.stem)
+        try:
+            module = importlib.import_module(f"tests.{path.stem}" if (HERE / "__init__.py").exists() else path.stem)
+        except pytest.skip.Exception:  # e.g. the distributed tests without mpi4py: not an op test module
+            continue
         for spec in getattr(module, "SPECS", []):
             first.update(spec.covers)
         for spec in getattr(module, "SECOND_ORDER", []):  # the specs a second-order test runs

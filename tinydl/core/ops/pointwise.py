@@ -6,6 +6,7 @@ from .arithmetic import _check_broadcast
 
 
 class _Unary(Function):
+    _inventory = False  # a base class, not an op: the subclasses below are the ops
     once_differentiable = False
     elementwise = True
     ufunc = None  # the array-module function's name
