@@ -148,6 +148,8 @@ def symbolic_call(layer, call, args, kwargs):
             for i, (t, shape) in enumerate(zip(flat_out, shapes))]
     node.outputs = outs
     node.single_output = not isinstance(out, (list, tuple))
+    if isinstance(layer.__dict__.get("_inbound_nodes"), list):
+        layer._inbound_nodes.append(node)  # layer.input / layer.output / layer.output_shape
     if node.single_output:
         return outs[0]
     return type(out)(outs) if isinstance(out, list) else tuple(outs)
@@ -169,8 +171,16 @@ class InputLayer(Layer):
         super().__init__(name=name or None, **kwargs)
         self.shape = tuple(None if d is None else int(d) for d in shape)
         self.batch_size = batch_size
-        self.output = KerasTensor((batch_size,) + self.shape, dtype, name=self.name, input_layer=self)
+        self._output = KerasTensor((batch_size,) + self.shape, dtype, name=self.name, input_layer=self)
         self.built = True
+
+    @property
+    def output(self):
+        return self._output
+
+    @property
+    def input(self):
+        return self._output
 
     def forward(self, x):
         return x

@@ -82,8 +82,29 @@ class Model(Trainer, WeightsMixin, Layer):
                             f"them for several inputs), got {len(args)}")
         return self._call_values(args[0], training=training, **kwargs)
 
+    # Keras's weight lists (Layer's: BatchNormalization's moving statistics are non-trainable weights)
+    weights = Layer.weights
+    trainable_weights = Layer.trainable_weights
+    non_trainable_weights = Layer.non_trainable_weights
+    variables = Layer.variables
+    trainable_variables = Layer.trainable_variables
+    non_trainable_variables = Layer.non_trainable_variables
+
+    @property
+    def input(self):
+        if self._graph is not None:
+            return self._graph.inputs
+        return Layer.input.fget(self)
+
+    @property
+    def output(self):
+        if self._graph is not None:
+            return self._graph.outputs
+        return Layer.output.fget(self)
+
     def _call_values(self, x, training=None, **kwargs):
         x = map_structure(to_tensor, x)
+        self._call_losses.clear()
         if not self.built:
             first = flatten_structure(x)[0]
             self.build(tuple(first.shape))
