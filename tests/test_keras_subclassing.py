@@ -1,0 +1,238 @@
+"""Keras subclassing, frozen BatchNormalization, mask_zero recurrent layers and multi-output
+training, against TensorFlow 2.21 / Keras 3 values (tests/golden/record_keras_tf.py)."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+import tinydl
+import tinydl.tf as tf
+from tinydl.tf import keras
+from tinydl.tf.keras import layers
+
+HERE = os.path.join(os.path.dirname(__file__), "golden")
+G = np.load(os.path.join(HERE, "keras_tf.npz"), allow_pickle=False)
+META = json.load(open(os.path.join(HERE, "keras_tf.json")))
+
+
+def weights(prefix):
+    out, i = [], 0
+    while f"{prefix}{i}" in G:
+        out.append(G[f"{prefix}{i}"])
+        i += 1
+    return out
+
+
+class Linear(layers.Layer):
+    def __init__(self, units=3):
+        super().__init__()
+        self.units = units
+
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(input_shape[-1], self.units), initializer="random_normal", trainable=True)
+        self.b = self.add_weight(shape=(self.units,), initializer="zeros", trainable=True)
+
+    def call(self, inputs):
+        self.add_loss(0.01 * tf.reduce_sum(tf.square(self.w)))
+        return tf.matmul(inputs, self.w) + self.b
+
+
+class Block(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.lin = Linear(5)
+        self.drop = layers.Dropout(0.5)
+        self.out = layers.Dense(2)
+
+    def call(self, inputs, training=None):
+        h = tf.nn.relu(self.lin(inputs))
+        h = self.drop(h, training=training)
+        return self.out(h)
+
+
+def test_subclassed_layer_and_model_match_keras():
+    blk = Block()
+    blk(G["sub_x"])
+    blk.set_weights(weights("sub_w"))
+    np.testing.assert_allclose(blk(G["sub_x"], training=False).numpy(), G["sub_out"], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(sum(float(l) for l in blk.losses), G["sub_losses"], rtol=1e-5)
+    assert blk.count_params() == META["sub_count_params"]          # each weight counted once
+    assert len(blk.weights) == META["sub_n_weights"] and len(blk.trainable_weights) == META["sub_n_trainable"]
+    assert blk.lin.count_params() == META["linear_count_params"]
+    assert len(blk.lin.weights) == 2 and blk.lin.w is blk.lin.weights[0]
+
+
+def test_training_flag_reaches_call_and_sublayers():
+    seen = []
+
+    class Probe(layers.Layer):
+        def call(self, x, training=None):
+            seen.append(training)
+            return x
+
+    p = Probe()
+    p(np.ones((1, 2)))
+    p(np.ones((1, 2)), training=True)
+    assert seen == [False, True]
+    blk = Block()
+    x = np.ones((64, 4), np.float32)
+    blk(x)
+    a, b = blk(x, training=False).numpy(), blk(x, training=False).numpy()
+    assert np.array_equal(a, b)  # inference: dropout off
+    assert not np.array_equal(blk(x, training=True).numpy(), a)  # dropout on for this call only
+    assert not blk.drop.training
+
+
+def test_add_weight_keras_signature_and_layer_lists():
+    class L(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.blocks = [layers.Dense(2), layers.Dense(3)]
+
+        def build(self, shape):
+            self.v = self.add_weight(shape=(2,), initializer="ones", name="v")
+            self.k = self.add_weight(shape=(2,), dtype="int32", trainable=False)
+
+        def call(self, x):
+            for blk in self.blocks:
+                x = blk(x)
+            return x * tf.reduce_sum(self.v)
+
+    l = L()
+    l(np.ones((1, 4), np.float32))
+    assert l.count_params() == 2 + 2 + (4 * 2 + 2) + (2 * 3 + 3)
+    assert len(l.trainable_weights) == 5 and len(l.non_trainable_weights) == 1
+
+
+def test_frozen_batchnorm_in_fit_matches_keras():
+    base = keras.Sequential([keras.Input((4,)), layers.Dense(3), layers.BatchNormalization()])
+    bn = base.layers[1]
+    base.set_weights(weights("bn_w"))
+    base.trainable = False
+    head = layers.Dense(1)
+    model = keras.Sequential([keras.Input((4,)), base, head])
+    head.set_weights(weights("bn_head_w"))
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    hist = model.fit(G["bn_x"], G["bn_y"], batch_size=16, epochs=1, shuffle=False, verbose=0)
+    np.testing.assert_allclose(bn.moving_mean, G["bn_moving_mean_after"], rtol=1e-6)
+    np.testing.assert_allclose(hist.history["loss"][0], G["bn_loss"], rtol=1e-5)
+    np.testing.assert_allclose(head.kernel.numpy(), G["bn_head_kernel_after"], rtol=1e-5, atol=1e-6)
+    assert len(model.trainable_weights) == META["bn_n_trainable"]
+    assert len(model.non_trainable_weights) == META["bn_n_non_trainable"]  # moving statistics included
+    assert model.count_params() == META["bn_count_params"]
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "SimpleRNN"])
+@pytest.mark.parametrize("seqs", [True, False])
+def test_mask_zero_reaches_recurrent_layers(kind, seqs):
+    ids = G["mask_ids"]
+    m = keras.Sequential([keras.Input((5,), dtype="int32"), layers.Embedding(6, 3, mask_zero=True),
+                          getattr(layers, kind)(4, return_sequences=seqs)])
+    tag = f"mask_{kind}_{int(seqs)}"
+    m.set_weights(weights(f"{tag}_w"))
+    np.testing.assert_allclose(m(ids).numpy(), G[f"{tag}_out"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(m.predict(ids, verbose=0), G[f"{tag}_out"], rtol=1e-5, atol=1e-6)
+
+
+def _multi_output_model():
+    inp = keras.Input((4,), name="features")
+    hid = layers.Dense(5, activation="relu", name="hidden")(inp)
+    o1 = layers.Dense(3, activation="softmax", name="cls")(hid)
+    o2 = layers.Dense(1, name="reg")(hid)
+    mm = keras.Model(inp, [o1, o2])
+    mm.set_weights(weights("mo_w"))
+    return mm
+
+
+def test_multi_output_history_keys_and_values_match_keras():
+    mm = _multi_output_model()
+    mm.compile(optimizer=keras.optimizers.SGD(0.0),
+               loss={"cls": "sparse_categorical_crossentropy", "reg": "mse"},
+               loss_weights={"cls": 1.0, "reg": 0.25}, metrics={"cls": ["accuracy"], "reg": ["mae"]})
+    y = {"cls": G["mo_y1"], "reg": G["mo_y2"]}
+    h = mm.fit(G["mo_x"], y, batch_size=4, epochs=1, shuffle=False, verbose=0, validation_data=(G["mo_x"], y))
+    assert sorted(h.history) == META["mo_history_keys"]
+    for k in h.history:
+        np.testing.assert_allclose(h.history[k][0], G[f"mo_hist_{k}"], rtol=1e-5, err_msg=k)
+    assert mm.count_params() == META["mo_count_params"]
+    assert mm.output_names == ["cls", "reg"]
+    assert mm.get_layer("cls").output.shape == (None, 3) and mm.get_layer("hidden").output_shape == (None, 5)
+
+
+def test_multi_output_lists_and_datasets():
+    mm = _multi_output_model()
+    mm.compile(optimizer="sgd", loss=["sparse_categorical_crossentropy", "mse"], loss_weights=[1.0, 0.25],
+               metrics=[["accuracy"], []])
+    ds = tf.data.Dataset.from_tensor_slices((G["mo_x"], (G["mo_y1"], G["mo_y2"]))).batch(4)
+    h = mm.fit(ds, epochs=2, verbose=0, validation_data=ds)
+    assert sorted(h.history) == ["cls_accuracy", "cls_loss", "loss", "reg_loss", "val_cls_accuracy",
+                                 "val_cls_loss", "val_loss", "val_reg_loss"]
+    assert len(mm.predict(ds, verbose=0)) == 2
+
+
+def test_fit_on_datasets_generators_pydataset_steps_and_initial_epoch():
+    tinydl.manual_seed(0)
+    x = np.random.default_rng(0).normal(size=(32, 3)).astype(np.float32)
+    y = x @ np.array([[1.0], [-2.0], [0.5]], np.float32)
+    model = keras.Sequential([layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(32).batch(8)
+    h = model.fit(ds.repeat(), epochs=4, steps_per_epoch=4, verbose=0, initial_epoch=1, validation_data=ds)
+    assert h.epoch == [1, 2, 3] and h.history["loss"][-1] < h.history["loss"][0]
+
+    def gen():
+        while True:
+            yield x[:8], y[:8]
+
+    assert len(model.fit(gen(), epochs=2, steps_per_epoch=3, verbose=0).history["loss"]) == 2
+    ends = []
+
+    class Batches(keras.utils.PyDataset):
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, i):
+            return x[8 * i:8 * i + 8], y[8 * i:8 * i + 8]
+
+        def on_epoch_end(self):
+            ends.append(1)
+
+    model.fit(Batches(), epochs=2, verbose=0)
+    assert ends == [1, 1]
+    assert model.predict(ds, verbose=0).shape == (32, 1)
+    assert isinstance(model.evaluate(ds, verbose=0), float)
+    with pytest.raises(ValueError, match="y must not be given"):
+        model.fit(ds, y, verbose=0)
+
+
+def test_overridden_train_step_runs_in_fit():
+    class Custom(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.d = layers.Dense(1)
+            self.steps = 0
+
+        def call(self, x):
+            return self.d(x)
+
+        def train_step(self, data):
+            x, y = data
+            with tf.GradientTape() as tape:
+                pred = self(x, training=True)
+                loss = self.compute_loss(y=y, y_pred=pred)
+            grads = tape.gradient(loss, self.trainable_variables)
+            self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+            self.steps += 1
+            return {"loss": loss, "custom": 1.0}
+
+    m = Custom()
+    m.compile(optimizer="sgd", loss="mse")
+    x = np.ones((16, 2), np.float32)
+    h = m.fit(x, x[:, :1] * 3, batch_size=4, epochs=2, verbose=0)
+    assert m.steps == 8 and sorted(h.history) == ["custom", "loss"] and h.history["loss"][1] < h.history["loss"][0]
+
+
+def test_scalar_tensors_convert_like_numpy_scalars():
+    loss = tinydl.Tensor(np.float32(2.5))
+    assert np.float32(loss) == 2.5 and np.asarray(loss).shape == () and float(loss) == 2.5

@@ -1,0 +1,225 @@
+"""tinydl.tf against values recorded from TensorFlow 2.21 (tests/golden/record_keras_tf.py):
+the array functions with TensorFlow's meanings, GradientTape, tf.data."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+import tinydl.tf as tf
+
+HERE = os.path.join(os.path.dirname(__file__), "golden")
+G = np.load(os.path.join(HERE, "keras_tf.npz"), allow_pickle=False)
+META = json.load(open(os.path.join(HERE, "keras_tf.json")))
+
+
+def close(got, key, tol=1e-5):
+    want = G[key]
+    got = np.asarray(got.numpy() if hasattr(got, "numpy") else got)
+    assert got.shape == want.shape, (key, got.shape, want.shape)
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol, err_msg=key)
+
+
+def test_recorded_version():
+    assert str(G["__version__"]) == META["__version__"] == "2.21.0"
+
+
+a, b, idx, labels, probs = G["in_a"], G["in_b"], G["in_idx"], G["in_labels"], G["in_probs"]
+
+CASES = {
+    "tf_split_int": lambda: tf.split(a, 2, axis=1)[1],
+    "tf_split_sizes": lambda: tf.split(a, [1, -1], axis=1)[1],
+    "tf_transpose": lambda: tf.transpose(a),
+    "tf_gather": lambda: tf.gather(a, idx),
+    "tf_gather_axis1": lambda: tf.gather(a, idx, axis=1),
+    "tf_where1": lambda: tf.where(tf.constant(a) > 0),
+    "tf_where3": lambda: tf.where(a > 0, tf.constant(a), tf.zeros_like(a)),
+    "tf_argmax": lambda: tf.argmax(a),
+    "tf_argmax1": lambda: tf.argmax(a, axis=1),
+    "tf_reduce_sum_keep": lambda: tf.reduce_sum(a, axis=1, keepdims=True),
+    "tf_reduce_mean_01": lambda: tf.reduce_mean(a, axis=[0, 1]),
+    "tf_reduce_max": lambda: tf.reduce_max(a, axis=0),
+    "tf_reduce_prod": lambda: tf.reduce_prod(a, axis=1),
+    "tf_reduce_std": lambda: tf.math.reduce_std(a, axis=0),
+    "tf_one_hot": lambda: tf.one_hot(idx, 4),
+    "tf_tile": lambda: tf.tile(a, [2, 1]),
+    "tf_matmul_tb": lambda: tf.matmul(a, b, transpose_b=True),
+    "tf_concat": lambda: tf.concat([a, a], axis=0),
+    "tf_stack": lambda: tf.stack([a, a], axis=1),
+    "tf_clip": lambda: tf.clip_by_value(a, -0.5, 0.5),
+    "tf_range": lambda: tf.range(1, 10, 2),
+    "tf_range_f": lambda: tf.range(0.0, 1.0, 0.25),
+    "tf_linspace": lambda: tf.linspace(0.0, 1.0, 5),
+    "tf_nn_softmax": lambda: tf.nn.softmax(a),
+    "tf_nn_log_softmax": lambda: tf.nn.log_softmax(a),
+    "tf_nn_sce": lambda: tf.nn.softmax_cross_entropy_with_logits(labels=probs, logits=a),
+    "tf_nn_sparse_sce": lambda: tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=a),
+    "tf_nn_sigmoid_ce": lambda: tf.nn.sigmoid_cross_entropy_with_logits(labels=probs, logits=a * 30),
+    "tf_nn_l2_loss": lambda: tf.nn.l2_loss(a),
+    "tf_nn_moments_mean": lambda: tf.nn.moments(a, axes=[0])[0],
+    "tf_nn_moments_var": lambda: tf.nn.moments(a, axes=[0])[1],
+    "tf_math_top_k_values": lambda: tf.math.top_k(a, k=2)[0],
+    "tf_linalg_norm": lambda: tf.linalg.norm(a, axis=1),
+    "tf_squeeze": lambda: tf.squeeze(tf.expand_dims(a, 0)),
+    "tf_cast_trunc": lambda: tf.cast(tf.constant([-1.7, 1.7, 2.5]), tf.int32),
+    "tf_l2_normalize": lambda: tf.math.l2_normalize(a, axis=1),
+    "tf_nn_softplus": lambda: tf.nn.softplus(a),
+    "tf_nn_elu": lambda: tf.nn.elu(a),
+}
+
+
+@pytest.mark.parametrize("key", sorted(CASES))
+def test_function_matches_tensorflow(key):
+    got = CASES[key]()
+    close(got, key)
+    assert np.asarray(got.numpy()).dtype.kind == G[key].dtype.kind, key
+
+
+def test_constant_dtypes_follow_tensorflow():
+    assert tf.constant([1, 2]).dtype.name == str(G["tf_const_int_dtype"])
+    assert tf.constant(1.5).dtype.name == str(G["tf_const_float_dtype"])
+    assert tf.constant(np.zeros(2)).dtype == tf.float64
+
+
+def test_gradient_tape_nested_structures_persistent_and_watch():
+    w = tf.Variable(G["gt_w"])
+    x = tf.constant(G["gt_x"])
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        y = tf.reduce_sum(tf.tanh(tf.matmul(x, w)) ** 2)
+        z = tf.reduce_mean(tf.matmul(x, w))
+    g = tape.gradient(y, {"w": w, "inputs": [x]})
+    close(g["w"], "gt_dy_dw"), close(g["inputs"][0], "gt_dy_dx")
+    close(tape.gradient(z, w), "gt_dz_dw")
+
+
+def test_gradient_tape_output_gradients_jacobian_and_second_order():
+    w = tf.Variable(G["gt_w"])
+    x = tf.constant(G["gt_x"])
+    with tf.GradientTape() as tape:
+        p = tf.matmul(x, w)
+    close(tape.gradient(p, w, output_gradients=tf.constant(G["gt_seed"])), "gt_output_gradients")
+    with tf.GradientTape() as tape:
+        jt = tf.matmul(x, w)
+    close(tape.jacobian(jt, w), "gt_jacobian")
+    v = tf.Variable(1.5)
+    with tf.GradientTape() as outer:
+        with tf.GradientTape() as inner:
+            yv = v ** 3
+        dy = inner.gradient(yv, v)
+    close(dy, "gt_first"), close(outer.gradient(dy, v), "gt_second")
+
+
+def test_gradient_tape_unconnected_unwatched_and_single_use():
+    v, u = tf.Variable(2.0), tf.Variable(3.0)
+    c = tf.constant(4.0)
+    with tf.GradientTape() as tape:
+        y = v * c
+    gv, gu, gc = tape.gradient(y, [v, u, c])
+    assert float(gv) == 4.0 and gu is None and gc is None  # u unused; c never watched
+    with pytest.raises(RuntimeError, match="non-persistent GradientTape"):
+        tape.gradient(y, v)
+    with tf.GradientTape() as tape:
+        y = v * u
+    zero = tape.gradient(y * 0 + v, [c], unconnected_gradients="zero")
+    assert float(zero[0]) == 0.0
+    frozen = tf.Variable(1.0, trainable=False)
+    with tf.GradientTape() as tape:
+        y = frozen * 2
+    assert tape.gradient(y, frozen) is None
+    with tf.GradientTape(watch_accessed_variables=False) as tape:
+        y = v * v
+    assert tape.gradient(y, v) is None
+    with tf.GradientTape() as tape:
+        with tape.stop_recording():
+            y = v * v
+    assert tape.gradient(y, v) is None
+
+
+def test_variable_assign_and_attributes():
+    v = tf.Variable([1.0, 2.0], name="v")
+    assert v.assign_add([1.0, 1.0]) is v and v.numpy().tolist() == [2.0, 3.0]
+    v.assign_sub([0.5, 0.5]); v.assign(v * 2)
+    assert v.numpy().tolist() == [3.0, 5.0] and v.name == "v" and v.shape == (2,) and v.dtype == tf.float32
+    assert v.trainable and not tf.Variable(1, name="i").trainable
+    with pytest.raises(ValueError, match="shape"):
+        v.assign([1.0, 2.0, 3.0])
+
+
+def test_function_is_an_eager_pass_through():
+    calls = []
+
+    @tf.function
+    def f(x):
+        calls.append(1)
+        return x * 2
+
+    assert float(f(tf.constant(2.0))) == 4.0 and float(f(tf.constant(3.0))) == 6.0 and len(calls) == 2
+    assert float(tf.function(jit_compile=True)(lambda x: x + 1)(tf.constant(1.0))) == 2.0
+
+
+def test_random_shapes_seeding_and_categorical():
+    tf.random.set_seed(3)
+    a1 = tf.random.normal((2, 3)).numpy()
+    tf.random.set_seed(3)
+    assert np.array_equal(a1, tf.random.normal((2, 3)).numpy())
+    u = tf.random.uniform((1000,), minval=2, maxval=3).numpy()
+    assert u.dtype == np.float32 and u.min() >= 2 and u.max() < 3
+    s = tf.random.categorical(tf.constant([[0.0, 1e9]]), 5)
+    assert s.numpy().tolist() == [[1] * 5]
+    assert sorted(tf.random.shuffle(tf.range(5)).numpy().tolist()) == [0, 1, 2, 3, 4]
+
+
+def test_dataset_pipeline():
+    ds = tf.data.Dataset.from_tensor_slices((np.arange(10), np.arange(10) * 2))
+    assert int(ds.cardinality()) == 10
+    ev = ds.filter(lambda x, y: tf.equal(tf.math.floormod(x, 2), 0)).map(lambda x, y: (x, y + 1))
+    assert [tuple(e) for e in ev.as_numpy_iterator()] == [(0, 1), (2, 5), (4, 9), (6, 13), (8, 17)]
+    b = ds.batch(4)
+    assert int(b.cardinality()) == 3 and [len(x) for x, _ in b] == [4, 4, 2]
+    assert int(ds.batch(4, drop_remainder=True).cardinality()) == 2
+    assert [int(x) for x, _ in b.unbatch()] == list(range(10))
+    assert int(ds.repeat().cardinality()) == tf.data.INFINITE_CARDINALITY
+    assert [int(x) for x, _ in ds.repeat().skip(8).take(4)] == [8, 9, 0, 1]
+    sh = [int(x) for x, _ in ds.shuffle(4).prefetch(tf.data.AUTOTUNE)]
+    assert sorted(sh) == list(range(10))
+    z = tf.data.Dataset.zip((tf.data.Dataset.range(3), tf.data.Dataset.range(5)))
+    assert int(z.cardinality()) == 3
+    cached, seen = [], []
+    c = tf.data.Dataset.range(3).map(lambda x: (seen.append(1), x)[1]).cache()
+    cached = [list(c.as_numpy_iterator()), list(c.as_numpy_iterator())]
+    assert cached[0] == cached[1] and len(seen) == 3
+
+    def gen():
+        for i in range(3):
+            yield np.full((2,), i), i
+
+    g = tf.data.Dataset.from_generator(gen, output_signature=(tf.TensorSpec(shape=(2,), dtype=tf.float32),
+                                                              tf.TensorSpec(shape=(), dtype=tf.int32)))
+    first = next(g.as_numpy_iterator())
+    assert first[0].dtype == np.float32 and first[1].dtype == np.int32
+    assert int(tf.data.Dataset.from_tensors(np.zeros((3, 2))).cardinality()) == 1
+
+
+def test_list_physical_devices_reflects_the_backends():
+    from tinydl.backends import gpu_available
+    kinds = [d.device_type for d in tf.config.list_physical_devices()]
+    assert kinds[0] == "CPU" and ("GPU" in kinds) == gpu_available()
+    assert len(tf.config.list_physical_devices("GPU")) == int(gpu_available())
+
+
+def test_import_rule_spellings():
+    from tinydl.tf import keras
+    from tinydl.tf.keras import layers
+    import tinydl.keras.layers as real
+    import tinydl.tf.keras.layers as alias
+    assert keras is tf.keras and layers is real is alias
+
+
+def test_tensorflow_meanings_differ_from_pytorch_top_level():
+    import tinydl
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    assert tf.argmax(x).numpy().tolist() == [1, 1, 1]  # TF: axis 0 by default
+    assert int(tinydl.argmax(tinydl.Tensor(x)).numpy()) == 5  # PyTorch: flattened
+    assert tf.transpose(np.zeros((2, 3, 4))).shape == (4, 3, 2)
+    assert [p.shape for p in tf.split(np.zeros((6, 2)), [1, 5])] == [(1, 2), (5, 2)]
