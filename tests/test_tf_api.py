@@ -223,3 +223,83 @@ def test_tensorflow_meanings_differ_from_pytorch_top_level():
     assert int(tinydl.argmax(tinydl.Tensor(x)).numpy()) == 5  # PyTorch: flattened
     assert tf.transpose(np.zeros((2, 3, 4))).shape == (4, 3, 2)
     assert [p.shape for p in tf.split(np.zeros((6, 2)), [1, 5])] == [(1, 2), (5, 2)]
+
+
+x_pos = np.abs(a) + 0.5
+NUMPY_REFS = {
+    "add": (lambda: tf.add(a, 1.0), lambda: a + 1), "subtract": (lambda: tf.subtract(a, a), lambda: a * 0),
+    "multiply": (lambda: tf.multiply(a, 2.0), lambda: a * 2), "divide": (lambda: tf.divide(a, 2.0), lambda: a / 2),
+    "square": (lambda: tf.square(a), lambda: a * a), "sqrt": (lambda: tf.sqrt(x_pos), lambda: np.sqrt(x_pos)),
+    "exp": (lambda: tf.exp(a), lambda: np.exp(a)), "log": (lambda: tf.log(x_pos) if hasattr(tf, "log") else
+                                                           tf.math.log(x_pos), lambda: np.log(x_pos)),
+    "abs": (lambda: tf.abs(a), lambda: np.abs(a)), "maximum": (lambda: tf.maximum(a, 0.0), lambda: np.maximum(a, 0)),
+    "minimum": (lambda: tf.minimum(a, 0.0), lambda: np.minimum(a, 0)), "pow": (lambda: tf.pow(x_pos, 2.0),
+                                                                             lambda: x_pos ** 2),
+    "negative": (lambda: tf.negative(a), lambda: -a), "sigmoid": (lambda: tf.sigmoid(a), lambda: 1 / (1 + np.exp(-a))),
+    "tanh": (lambda: tf.tanh(a), lambda: np.tanh(a)), "add_n": (lambda: tf.add_n([a, a, a]), lambda: 3 * a),
+    "reduce_min": (lambda: tf.reduce_min(a, axis=1), lambda: a.min(1)),
+    "reduce_any": (lambda: tf.reduce_any(a > 1, axis=0), lambda: (a > 1).any(0)),
+    "reduce_all": (lambda: tf.reduce_all(a > -5), lambda: (a > -5).all()),
+    "reduce_logsumexp": (lambda: tf.reduce_logsumexp(a, axis=1), lambda: np.log(np.exp(a).sum(1))),
+    "reduce_variance": (lambda: tf.math.reduce_variance(a, axis=0), lambda: a.var(0)),
+    "argmin": (lambda: tf.argmin(a), lambda: a.argmin(0)), "reshape": (lambda: tf.reshape(a, [-1, 2]),
+                                                                     lambda: a.reshape(-1, 2)),
+    "shape": (lambda: tf.shape(a), lambda: np.array([3, 4])), "size": (lambda: tf.size(a), lambda: 12),
+    "rank": (lambda: tf.rank(a), lambda: 2), "unstack": (lambda: tf.unstack(a, axis=1)[2], lambda: a[:, 2]),
+    "gather_nd": (lambda: tf.gather_nd(a, [[0, 1], [2, 3]]), lambda: a[[0, 2], [1, 3]]),
+    "zeros": (lambda: tf.zeros([2, 3]), lambda: np.zeros((2, 3))), "ones": (lambda: tf.ones((2,)), lambda: np.ones(2)),
+    "fill": (lambda: tf.fill([2, 2], 7.0), lambda: np.full((2, 2), 7.0)),
+    "ones_like": (lambda: tf.ones_like(a), lambda: np.ones_like(a)),
+    "eye": (lambda: tf.eye(3, 2), lambda: np.eye(3, 2)), "identity": (lambda: tf.identity(a), lambda: a),
+    "stop_gradient": (lambda: tf.stop_gradient(a), lambda: a),
+    "equal": (lambda: tf.equal(a, a), lambda: a == a), "not_equal": (lambda: tf.not_equal(a, 0.0), lambda: a != 0),
+    "less": (lambda: tf.less(a, 0.0), lambda: a < 0), "less_equal": (lambda: tf.less_equal(a, 0.0), lambda: a <= 0),
+    "greater": (lambda: tf.greater(a, 0.0), lambda: a > 0),
+    "greater_equal": (lambda: tf.greater_equal(a, 0.0), lambda: a >= 0),
+    "logical_and": (lambda: tf.logical_and(a > 0, a < 1), lambda: (a > 0) & (a < 1)),
+    "logical_or": (lambda: tf.logical_or(a > 1, a < -1), lambda: (a > 1) | (a < -1)),
+    "logical_not": (lambda: tf.logical_not(a > 0), lambda: ~(a > 0)),
+    "round": (lambda: tf.round(tf.constant([0.5, 1.5, -2.5])), lambda: np.array([0.0, 2.0, -2.0])),
+    "sign": (lambda: tf.sign(a), lambda: np.sign(a)), "floor": (lambda: tf.floor(a), lambda: np.floor(a)),
+    "ceil": (lambda: tf.ceil(a), lambda: np.ceil(a)),
+    "math.log1p": (lambda: tf.math.log1p(x_pos), lambda: np.log1p(x_pos)),
+    "math.reciprocal": (lambda: tf.math.reciprocal(x_pos), lambda: 1 / x_pos),
+    "math.rsqrt": (lambda: tf.math.rsqrt(x_pos), lambda: 1 / np.sqrt(x_pos)),
+    "math.is_nan": (lambda: tf.math.is_nan(tf.constant([np.nan, 1.0])), lambda: np.array([True, False])),
+    "math.is_finite": (lambda: tf.math.is_finite(tf.constant([np.inf, 1.0])), lambda: np.array([False, True])),
+    "math.is_inf": (lambda: tf.math.is_inf(tf.constant([np.inf, 1.0])), lambda: np.array([True, False])),
+    "math.floormod": (lambda: tf.math.floormod(tf.constant([-3, 5]), 3), lambda: np.array([0, 2])),
+    "math.count_nonzero": (lambda: tf.math.count_nonzero(a > 0), lambda: (a > 0).sum()),
+    "linalg.matmul": (lambda: tf.linalg.matmul(a, b, transpose_b=True), lambda: a @ b.T),
+    "linalg.matrix_transpose": (lambda: tf.linalg.matrix_transpose(a), lambda: a.T),
+    "linalg.trace": (lambda: tf.linalg.trace(a[:, :3]), lambda: np.trace(a[:, :3])),
+    "linalg.diag_part": (lambda: tf.linalg.diag_part(a), lambda: np.diagonal(a)),
+    "linalg.eye": (lambda: tf.linalg.eye(2), lambda: np.eye(2)),
+    "nn.relu": (lambda: tf.nn.relu(a), lambda: np.maximum(a, 0)),
+    "nn.relu6": (lambda: tf.nn.relu6(a * 10), lambda: np.clip(a * 10, 0, 6)),
+    "nn.sigmoid": (lambda: tf.nn.sigmoid(a), lambda: 1 / (1 + np.exp(-a))),
+    "nn.tanh": (lambda: tf.nn.tanh(a), lambda: np.tanh(a)),
+    "nn.leaky_relu": (lambda: tf.nn.leaky_relu(a), lambda: np.where(a > 0, a, 0.2 * a)),
+    "nn.silu": (lambda: tf.nn.silu(a), lambda: a / (1 + np.exp(-a))),
+    "nn.bias_add": (lambda: tf.nn.bias_add(a, np.ones(4, np.float32)), lambda: a + 1),
+    "nn.l2_normalize": (lambda: tf.nn.l2_normalize(a, axis=0), lambda: a / np.sqrt((a * a).sum(0))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NUMPY_REFS))
+def test_function_matches_numpy(name):
+    fn, ref = NUMPY_REFS[name]
+    np.testing.assert_allclose(np.asarray(fn().numpy(), dtype=np.float64),
+                               np.asarray(ref(), dtype=np.float64), rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+def test_gradients_through_tf_functions_match_finite_differences():
+    from tinydl.testing import gradcheck
+    import tinydl
+    x = tinydl.Tensor(np.random.default_rng(0).normal(size=(3, 4)), requires_grad=True)
+    for f in (lambda t: tf.reduce_prod(t, axis=1), lambda t: tf.tile(t, [2, 1]), lambda t: tf.gather(t, [2, 0], axis=1),
+              lambda t: tf.split(t, [1, -1], axis=1)[1], lambda t: tf.transpose(t), lambda t: tf.nn.softplus(t),
+              lambda t: tf.nn.sigmoid_cross_entropy_with_logits(labels=np.full((3, 4), 0.3), logits=t),
+              lambda t: tf.nn.sparse_softmax_cross_entropy_with_logits(labels=[0, 3, 1], logits=t),
+              lambda t: tf.nn.moments(t, axes=[0])[1], lambda t: tf.linalg.norm(t, axis=1), lambda t: tf.nn.elu(t)):
+        gradcheck(f, x)
