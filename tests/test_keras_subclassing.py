@@ -236,3 +236,50 @@ def test_overridden_train_step_runs_in_fit():
 def test_scalar_tensors_convert_like_numpy_scalars():
     loss = tinydl.Tensor(np.float32(2.5))
     assert np.float32(loss) == 2.5 and np.asarray(loss).shape == () and float(loss) == 2.5
+
+
+class GuideModel(keras.Model):
+    def train_step(self, data):
+        x, y = data
+        with tf.GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(y=y, y_pred=y_pred)
+        trainable_vars = self.trainable_variables
+        gradients = tape.gradient(loss, trainable_vars)
+        self.optimizer.apply_gradients(zip(gradients, trainable_vars))
+        for metric in self.metrics:
+            if metric.name == "loss":
+                metric.update_state(loss)
+            else:
+                metric.update_state(y, y_pred)
+        return {m.name: m.result() for m in self.metrics}
+
+
+def test_keras3_guide_train_step_matches_keras():
+    cin = keras.Input(shape=(6,))
+    cm = GuideModel(cin, layers.Dense(1)(cin))
+    cm.set_weights(weights("ts_w"))
+    cm.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse", metrics=["mae"])
+    assert [m.name for m in cm.metrics] == META["ts_metrics_names"] == cm.metrics_names
+    h = cm.fit(G["ts_x"], G["ts_y"], batch_size=5, epochs=2, shuffle=False, verbose=0)
+    assert sorted(h.history) == META["ts_history_keys"]
+    for k in h.history:
+        np.testing.assert_allclose(h.history[k], G[f"ts_hist_{k}"], rtol=1e-5, err_msg=k)
+    np.testing.assert_allclose(cm.layers[-1].kernel.numpy(), G["ts_kernel_after"], rtol=1e-5, atol=1e-6)
+
+
+def test_mask_passes_through_dense_to_lstm():
+    md = keras.Sequential([keras.Input((5,), dtype="int32"), layers.Embedding(6, 3, mask_zero=True), layers.Dense(4),
+                           layers.LSTM(2)])
+    md.set_weights(weights("md_w"))
+    np.testing.assert_allclose(md(G["mask_ids"]).numpy(), G["md_out"], rtol=1e-5, atol=1e-6)
+
+
+def test_sequential_layer_outputs_build_a_feature_extractor():
+    m = keras.Sequential([keras.Input((3,)), layers.Dense(4, activation="relu"), layers.Dense(1)])
+    features = keras.Model(inputs=m.inputs, outputs=m.layers[0].output)
+    x = np.ones((2, 3), np.float32)
+    np.testing.assert_allclose(features(x).numpy(), m.layers[0](x).numpy())
+    assert m.layers[1].output.shape == (None, 1) and m.outputs[0] is m.layers[1].output
+    with pytest.raises(AttributeError, match="never been called"):
+        layers.Dense(2).output

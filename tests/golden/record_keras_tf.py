@@ -212,6 +212,52 @@ for k, vals in mh.history.items():
     put(f"mo_hist_{k}", vals[0])
 meta["mo_count_params"] = int(mm.count_params())
 
+# ---- an overridden train_step, as Keras 3's "customizing fit" guide writes it --------------------
+
+
+class CustomModel(keras.Model):
+    def train_step(self, data):
+        x, y = data
+        with tf.GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(y=y, y_pred=y_pred)
+        trainable_vars = self.trainable_variables
+        gradients = tape.gradient(loss, trainable_vars)
+        self.optimizer.apply_gradients(zip(gradients, trainable_vars))
+        for metric in self.metrics:
+            if metric.name == "loss":
+                metric.update_state(loss)
+            else:
+                metric.update_state(y, y_pred)
+        return {m.name: m.result() for m in self.metrics}
+
+
+cin = keras.Input(shape=(6,))
+cm = CustomModel(cin, layers.Dense(1)(cin))
+cw = [rng.normal(size=w_.shape).astype(np.float32) for w_ in cm.get_weights()]
+cm.set_weights(cw)
+cx = rng.normal(size=(20, 6)).astype(np.float32)
+cy = rng.normal(size=(20, 1)).astype(np.float32)
+for i, w_ in enumerate(cw):
+    put(f"ts_w{i}", w_)
+put("ts_x", cx), put("ts_y", cy)
+cm.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse", metrics=["mae"])
+meta["ts_metrics_names"] = [m.name for m in cm.metrics]
+ch = cm.fit(cx, cy, batch_size=5, epochs=2, shuffle=False, verbose=0)
+meta["ts_history_keys"] = sorted(ch.history)
+for k, vals in ch.history.items():
+    put(f"ts_hist_{k}", np.array(vals))
+put("ts_kernel_after", cm.layers[-1].kernel)
+
+# ---- a mask through Dense into an LSTM ------------------------------------------------------------
+md = keras.Sequential([keras.Input((5,), dtype="int32"), layers.Embedding(6, 3, mask_zero=True), layers.Dense(4),
+                       layers.LSTM(2)])
+mdw = [rng.normal(size=w_.shape).astype(np.float32) * 0.5 for w_ in md.get_weights()]
+md.set_weights(mdw)
+for i, w_ in enumerate(mdw):
+    put(f"md_w{i}", w_)
+put("md_out", md(ids))
+
 out["__version__"] = np.array(tf.__version__)
 meta["__version__"] = tf.__version__
 meta["keras_version"] = keras.__version__

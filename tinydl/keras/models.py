@@ -236,6 +236,7 @@ class Sequential(Model):
         self._input_spec = None   # (shape without batch, dtype)
         self._input_layer = None
         self._shapes = []          # output shape (batch axis None) of each layer, once known
+        self._sym = []             # the symbolic input, then each layer's symbolic output
         for layer in (layers or []):
             self.add(layer)
 
@@ -271,23 +272,36 @@ class Sequential(Model):
         layer = self._layers.pop()
         delattr(self, str(len(self._layers)))
         del self._shapes[len(self._layers):]
+        del self._sym[len(self._layers) + 1:]
         return layer
 
     def _build_from(self, start):
-        """Dry-run layers ``start...`` on a zero example to build them and learn their output shapes."""
+        """Call layers ``start...`` on symbolic tensors (a dry run on a zero example builds them and
+        gives their output shapes; each layer's ``output`` is then its KerasTensor, as in Keras)."""
         shape, dtype = self._input_spec
-        if start > 0:
-            prev = self._shapes[start - 1]
-            shape, dtype = prev[0][1:], prev[1]
-        x = Tensor(np.zeros((1,) + tuple(1 if d is None else d for d in shape), dtype=dtype))
+        if start == 0 or len(self._sym) < start + 1:
+            start = 0
+            inp = self._input_layer if self._input_layer is not None else InputLayer(shape=shape, dtype=dtype)
+            self._sym = [inp.output]
+        del self._sym[start + 1:]
         del self._shapes[start:]
+        x = self._sym[start]
         for layer in self._layers[start:]:
-            x = dry_run(layer, lambda l, a: l(a), x)
-            if not isinstance(x, Tensor):
+            x = symbolic_call(layer, lambda l, a: l(a), (x,), {})
+            if not isinstance(x, KerasTensor):
                 raise TypeError(f"Sequential: layer '{layer.name}' returned {type(x).__name__}; a Sequential "
                                 "model needs single-tensor layers (use the functional API)")
-            self._shapes.append(((None,) + tuple(x.shape[1:]), x.dtype))
+            self._sym.append(x)
+            self._shapes.append((x.shape, x.dtype))
         self.built = True
+
+    @property
+    def inputs(self):
+        return [self._sym[0]] if len(self._sym) == len(self._layers) + 1 and self._layers else None
+
+    @property
+    def outputs(self):
+        return [self._sym[-1]] if len(self._sym) == len(self._layers) + 1 and self._layers else None
 
     def build(self, input_shape=None):
         if input_shape is None:

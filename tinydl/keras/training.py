@@ -107,6 +107,8 @@ class Trainer:
         self._terminate_on_nan = bool(terminate_on_nan)
         if kdist.get_strategy() is not None:
             self._distribute_strategy = kdist.get_strategy()
+        self._loss_tracker = kmetrics.Mean(name="loss")
+        self._compile_metrics = CompileMetrics(self)
         self._compiled = True
         self._bound_count = -1
         if self.built:
@@ -114,10 +116,21 @@ class Trainer:
 
     @property
     def metrics_names(self):
-        return ["loss"] + [m.name for m in self.metrics]
+        """Keras 3's: the names of ``model.metrics`` (``['loss', 'compile_metrics']`` after compile)."""
+        return [m.name for m in self.metrics]
 
     @property
     def metrics(self):
+        """Keras 3's ``model.metrics``: the loss tracker ``'loss'`` and, when compile was given
+        metrics, the ``'compile_metrics'`` container (``update_state(y, y_pred)`` updates them all,
+        ``result()`` is a dict by name) — what an overridden ``train_step`` iterates over."""
+        if not getattr(self, "_compiled", False):
+            return []
+        own = [self._loss_tracker]
+        return own + [self._compile_metrics] if self._all_metrics() else own
+
+    def _all_metrics(self):
+        """The compiled metric objects, flat (per output for a multi-output model)."""
         multi = getattr(self, "_multi", None)
         return (list(self.compiled_metrics) + list(getattr(self, "weighted_metrics", []))
                 + (multi.all_metrics() if multi is not None else []))
@@ -176,8 +189,11 @@ class Trainer:
             m.update_state(y, out_np, sw)
 
     def reset_metrics(self):
-        for m in self.metrics:
+        for m in self._all_metrics():
             m.reset_state()
+        for m in self.metrics:  # the loss tracker, or a subclass's own `metrics` list
+            if m is not getattr(self, "_compile_metrics", None):
+                m.reset_state()
         if getattr(self, "_multi", None) is not None:
             self._multi.reset()
 
@@ -189,7 +205,7 @@ class Trainer:
         if self._multi is not None:
             logs.update(self._multi.logs())
             return logs
-        for m in self.metrics:
+        for m in self._all_metrics():
             logs[m.name] = m.result()
         return logs
 
@@ -338,7 +354,7 @@ class Trainer:
                         logs = self._metric_logs(loss_tracker)
                     else:
                         parallel.train_step(batch, loss_tracker)
-                        logs = parallel.global_logs(loss_tracker, self.metrics)
+                        logs = parallel.global_logs(loss_tracker, self._all_metrics())
                     cb.on_train_batch_end(batch.index, logs)
                     if self.stop_training:
                         break
@@ -456,7 +472,7 @@ class Trainer:
         if return_dict:
             return dict(logs)
         values = list(logs.values()) if self._multi is not None or self._custom_step("test_step") else \
-            [logs["loss"]] + [logs[m.name] for m in self.metrics]
+            [logs["loss"]] + [logs[m.name] for m in self._all_metrics()]
         return values[0] if len(values) == 1 else values
 
 
@@ -482,3 +498,34 @@ def _scalar(v):
         return float(np.asarray(v.numpy() if hasattr(v, "numpy") else v))
     except (TypeError, ValueError):
         return v
+
+
+class CompileMetrics:
+    """Keras 3's ``compile_metrics``: every compiled metric behind one ``update_state(y, y_pred)``."""
+
+    name = "compile_metrics"
+
+    def __init__(self, model):
+        self._model = model
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y = _np_tree(y_true)
+        self._model._update_metrics(y, _numpy(y_pred) if not isinstance(y_pred, np.ndarray) else y_pred,
+                                    None if sample_weight is None else _np_tree(sample_weight))
+
+    def result(self):
+        return {m.name: m.result() for m in self._model._all_metrics()}
+
+    def reset_state(self):
+        for m in self._model._all_metrics():
+            m.reset_state()
+
+
+def _np_tree(v):
+    if hasattr(v, "numpy"):
+        return v.numpy()
+    if isinstance(v, dict):
+        return {k: _np_tree(a) for k, a in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_np_tree(a) for a in v]
+    return v
