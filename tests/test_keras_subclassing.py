@@ -283,3 +283,15 @@ def test_sequential_layer_outputs_build_a_feature_extractor():
     assert m.layers[1].output.shape == (None, 1) and m.outputs[0] is m.layers[1].output
     with pytest.raises(AttributeError, match="never been called"):
         layers.Dense(2).output
+
+
+def test_mask_reaches_multi_head_attention():
+    ain = keras.Input((5,), dtype="int32")
+    aemb = layers.Embedding(6, 4, mask_zero=True)(ain)
+    aout = layers.MultiHeadAttention(num_heads=2, key_dim=3)(aemb, aemb)
+    am = keras.Model(ain, aout)
+    am.set_weights(weights("att_w"))
+    ids = G["mask_ids"]
+    got, want = am(ids).numpy(), G["att_out"]
+    keep = ids != 0  # padded query rows: no key to attend to, which tinydl and Keras fill differently
+    np.testing.assert_allclose(got[keep], want[keep], rtol=1e-5, atol=1e-6)

@@ -258,6 +258,17 @@ for i, w_ in enumerate(mdw):
     put(f"md_w{i}", w_)
 put("md_out", md(ids))
 
+# ---- a mask into self-attention --------------------------------------------------------------------
+ain = keras.Input((5,), dtype="int32")
+aemb = layers.Embedding(6, 4, mask_zero=True)(ain)
+aout = layers.MultiHeadAttention(num_heads=2, key_dim=3)(aemb, aemb)
+am = keras.Model(ain, aout)
+aw = [rng.normal(size=w_.shape).astype(np.float32) * 0.5 for w_ in am.get_weights()]
+am.set_weights(aw)
+for i, w_ in enumerate(aw):
+    put(f"att_w{i}", w_)
+put("att_out", am(ids))
+
 out["__version__"] = np.array(tf.__version__)
 meta["__version__"] = tf.__version__
 meta["keras_version"] = keras.__version__
