@@ -295,3 +295,19 @@ def test_mask_reaches_multi_head_attention():
     got, want = am(ids).numpy(), G["att_out"]
     keep = ids != 0  # padded query rows: no key to attend to, which tinydl and Keras fill differently
     np.testing.assert_allclose(got[keep], want[keep], rtol=1e-5, atol=1e-6)
+
+
+def test_build_gets_one_shape_per_input_and_numpy_becomes_tensors():
+    class Merge(layers.Layer):
+        def build(self, input_shape):
+            a, b = input_shape
+            self.w = self.add_weight(shape=(a[-1] + b[-1], 2), initializer="ones")
+
+        def call(self, inputs):
+            return tf.matmul(tf.concat(inputs, axis=-1), self.w)
+
+    out = Merge()([np.ones((3, 2)), np.ones((3, 4))])  # float64 NumPy in, the layer's float32 out
+    assert isinstance(out, tf.Tensor) and out.dtype == tf.float32 and out.numpy().tolist() == [[6.0, 6.0]] * 3
+    i1, i2 = keras.Input((2,)), keras.Input((4,))
+    model = keras.Model([i1, i2], Merge()([i1, i2]))
+    assert model.count_params() == 12 and model([np.ones((1, 2)), np.ones((1, 4))]).shape == (1, 2)

@@ -55,7 +55,8 @@ class KerasTensor:
     @staticmethod
     def __tinydl_module_call__(module, eager_call, args, kwargs):
         """Module.__call__ on KerasTensors records a graph node instead of computing."""
-        return symbolic_call(module, eager_call, args, kwargs)
+        # the module's own call_eager (a Layer's builds, converts and passes masks), not the base's
+        return symbolic_call(module, lambda m, *a, **kw: m.call_eager(*a, **kw), args, kwargs)
 
     def _no_values(self, *args, **kwargs):
         raise TypeError("a KerasTensor is symbolic (a shape, no values): call layers on it and build "

@@ -43,8 +43,7 @@ from .ops import (abs, add, add_n, argmax, argmin, cast, ceil, clip_by_value, co
 from .tape import GradientTape, Variable
 
 newaxis = None
-Module = None  # tf.Module is not provided; see keras.layers.Layer
-del Module
+Tensor = Tensor  # tf.Tensor: isinstance(x, tf.Tensor) holds for every tensor tinydl.tf returns
 
 
 class TensorSpec:

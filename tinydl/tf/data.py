@@ -282,6 +282,13 @@ class Dataset:
     def prefetch(self, buffer_size, name=None):
         return self
 
+    def padded_batch(self, *args, **kwargs):
+        raise NotImplementedError("Dataset.padded_batch is not supported in tinydl (pad the elements in map(), "
+                                  "e.g. with keras.utils.pad_sequences, then batch())")
+
+    def interleave(self, *args, **kwargs):
+        raise NotImplementedError("Dataset.interleave is not supported in tinydl")
+
     def concatenate(self, dataset, name=None):
         a, b = self, dataset
         ca, cb = a._cardinality, b._cardinality

@@ -142,8 +142,14 @@ class Layer(Module):
         for i, a in enumerate(args):  # complex or string data is refused, naming this layer
             validation.check_input(validation.owner(self), a, "input" if i == 0 else f"input {i}")
         training = kwargs.pop("training", None)
-        target = self.call if _defines_call(type(self)) else self.forward
+        keras_style = _defines_call(type(self))
+        target = self.call if keras_style else self.forward
+        if keras_style and args:  # Keras converts the input to tensors (float data to the layer's dtype)
+            args = (self._as_input(args[0]),) + tuple(args[1:])
         first = args[0] if args else None
+        if not self.built and first is not None:  # build(input_shape): one shape, or one per input
+            self.build(_shapes_of(first))
+            self.built = True
         input_mask = kwargs.get("mask", None)
         if input_mask is None and first is not None:
             input_mask = get_keras_mask(first)
@@ -166,6 +172,16 @@ class Layer(Module):
         if first is not None and isinstance(out, Tensor):
             set_keras_mask(out, self.compute_mask(first, input_mask))
         return out
+
+    def _as_input(self, x):
+        if isinstance(x, (list, tuple)):
+            return type(x)(self._as_input(v) for v in x)
+        if isinstance(x, dict):
+            return {k: self._as_input(v) for k, v in x.items()}
+        if isinstance(x, Tensor) or not isinstance(x, (np.ndarray, np.generic, float, int)):
+            return x
+        a = np.asarray(x)
+        return Tensor(a.astype(self.dtype) if a.dtype.kind == "f" else a)
 
     def forward(self, *args, **kwargs):
         if _defines_call(type(self)):
@@ -379,6 +395,15 @@ class Layer(Module):
                 return tuple(self(x).shape[1:])
             finally:
                 self.training = training
+
+
+def _shapes_of(x):
+    """A value's shape (with the batch axis), or a list/dict of them for several inputs."""
+    if isinstance(x, (list, tuple)):
+        return [_shapes_of(v) for v in x]
+    if isinstance(x, dict):
+        return {k: _shapes_of(v) for k, v in x.items()}
+    return tuple(x.shape) if hasattr(x, "shape") else None
 
 
 def _defines_call(cls):
