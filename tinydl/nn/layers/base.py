@@ -8,6 +8,7 @@ makes it (``Embedding(mask_zero=True)``, or passing the input's mask on where
 The mask is remembered beside the output tensor (a weak reference, so it dies with the tensor),
 which is how it also travels through a subclassed model's ``call``.
 """
+import functools
 import inspect
 import weakref
 
@@ -44,6 +45,12 @@ def get_keras_mask(value):
 
 
 def _accepts(fn, name):
+    """Whether ``fn`` takes the keyword ``name`` (cached per function: it runs on every layer call)."""
+    return _accepts_plain(getattr(fn, "__func__", fn), name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _accepts_plain(fn, name):
     try:
         params = inspect.signature(fn).parameters
     except (TypeError, ValueError):
