@@ -311,3 +311,26 @@ def test_build_gets_one_shape_per_input_and_numpy_becomes_tensors():
     i1, i2 = keras.Input((2,)), keras.Input((4,))
     model = keras.Model([i1, i2], Merge()([i1, i2]))
     assert model.count_params() == 12 and model([np.ones((1, 2)), np.ones((1, 4))]).shape == (1, 2)
+
+
+def test_overriding_call_of_a_builtin_layer_and_add_loss_in_a_model_call():
+    class Doubled(layers.Dense):
+        def call(self, inputs):
+            return super().call(inputs) * 2
+
+    assert Doubled(2, kernel_initializer="ones")(np.ones((1, 3))).numpy().tolist() == [[6.0, 6.0]]
+
+    class WithPenalty(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.d = layers.Dense(1, kernel_initializer="zeros")
+
+        def call(self, x):
+            self.add_loss(tf.constant(1.0))
+            return {"a": self.d(x), "b": self.d(x)}
+
+    m = WithPenalty()
+    m.compile(optimizer=keras.optimizers.SGD(0.0), loss={"a": "mse", "b": "mse"}, loss_weights={"a": 1.0, "b": 2.0})
+    h = m.fit(np.ones((8, 2)), {"a": np.ones(8), "b": np.ones(8)}, epochs=2, batch_size=4, verbose=0)
+    # zero outputs, targets 1: each output's mse is 1; 1 + 2 * 1 + the added 1, on every step (not accumulating)
+    assert h.history == {"loss": [4.0, 4.0], "a_loss": [1.0, 1.0], "b_loss": [1.0, 1.0]} and len(m.losses) == 1

@@ -104,7 +104,6 @@ class Model(Trainer, WeightsMixin, Layer):
 
     def _call_values(self, x, training=None, **kwargs):
         x = map_structure(to_tensor, x)
-        self._call_losses.clear()
         if not self.built:
             first = flatten_structure(x)[0]
             self.build(tuple(first.shape))
@@ -120,6 +119,7 @@ class Model(Trainer, WeightsMixin, Layer):
             self.train(previous)
 
     def forward(self, inputs, **kwargs):
+        self._call_losses.clear()  # add_loss terms are those of the latest call
         if self._graph is not None:
             return self._graph.run(inputs, self.name)
         call = getattr(self, "call", None)
@@ -129,6 +129,8 @@ class Model(Trainer, WeightsMixin, Layer):
         if _accepts(call, "training"):
             kwargs.setdefault("training", self.training)
         return call(inputs, **kwargs)
+
+    forward._dispatches_to_call = True  # a subclass's `call` runs through it
 
     def build(self, input_shape=None):
         """Build by running the model once on a zero batch of ``input_shape`` (batch axis included)."""

@@ -89,8 +89,9 @@ class Trainer:
         names = self._output_names()
         if (names is not None and len(names) > 1) or isinstance(loss, dict) or (
                 isinstance(loss, (list, tuple)) and len(loss) > 1):
-            self._multi = MultiOutput(names or [f"output_{i + 1}" for i in range(len(loss))], loss, loss_weights,
-                                      metrics, _loss_name)
+            if names is None:  # a subclassed model: the dict's keys, or output_1, output_2, ...
+                names = list(loss) if isinstance(loss, dict) else [f"output_{i + 1}" for i in range(len(loss))]
+            self._multi = MultiOutput(names, loss, loss_weights, metrics, _loss_name)
             self.compiled_loss = self._multi
             metrics = None
         else:

@@ -190,9 +190,27 @@ class Layer(Module):
         a = np.asarray(x)
         return Tensor(a.astype(self.dtype) if a.dtype.kind == "f" else a)
 
+    def __init_subclass__(cls, **kwargs):
+        # A subclass of a built-in layer that overrides Keras's `call` computes with it.
+        super().__init_subclass__(**kwargs)
+        if "call" in vars(cls) and "forward" not in vars(cls) and not getattr(cls.forward, "_dispatches_to_call",
+                                                                              False):
+            cls.forward = _forward_via_call
+
     def forward(self, *args, **kwargs):
-        if _defines_call(type(self)):
+        if type(self).call is not Layer.call:
             return self.call(*args, **kwargs)
+        raise NotImplementedError(f"{type(self).__name__} must implement call() (Keras) or forward() (PyTorch)")
+
+    forward._dispatches_to_call = True
+
+    def call(self, *args, **kwargs):
+        """Keras's name for the computation: for a built-in layer, its ``forward`` (so a subclass
+        that overrides ``call`` can use ``super().call(inputs)``)."""
+        for klass in type(self).__mro__:
+            f = vars(klass).get("forward")
+            if f is not None and not getattr(f, "_dispatches_to_call", False) and klass is not Module:
+                return f(self, *args, **kwargs)
         raise NotImplementedError(f"{type(self).__name__} must implement call() (Keras) or forward() (PyTorch)")
 
     def compute_mask(self, inputs, mask=None):
@@ -414,20 +432,15 @@ def _shapes_of(x):
 
 
 def _defines_call(cls):
-    """Whether a Layer subclass implements Keras's ``call`` (rather than ``forward``)."""
-    return getattr(cls, "call", None) is not None and "call" in _call_owners(cls)
+    """Whether a Layer subclass computes with Keras's ``call`` (its ``forward`` hands over to it)."""
+    return cls.call is not Layer.call and getattr(cls.forward, "_dispatches_to_call", False)
 
 
-def _call_owners(cls):
-    owners = set()
-    for klass in cls.__mro__:
-        if klass is Layer:
-            break
-        if "call" in vars(klass) and "forward" not in vars(klass):
-            owners.add("call")
-        if "forward" in vars(klass):
-            break
-    return owners
+def _forward_via_call(self, *args, **kwargs):
+    return self.call(*args, **kwargs)
+
+
+_forward_via_call._dispatches_to_call = True
 
 
 def activate(z, activation, bias=None):
