@@ -303,3 +303,22 @@ def test_gradients_through_tf_functions_match_finite_differences():
               lambda t: tf.nn.sparse_softmax_cross_entropy_with_logits(labels=[0, 3, 1], logits=t),
               lambda t: tf.nn.moments(t, axes=[0])[1], lambda t: tf.linalg.norm(t, axis=1), lambda t: tf.nn.elu(t)):
         gradcheck(f, x)
+
+
+def test_conversions_and_dtypes_follow_tensorflow():
+    cases = {"conv_np_float_to_int": lambda: tf.constant(np.array([1.5, -1.5]), dtype=tf.int32),
+             "conv_where_scalars": lambda: tf.where(tf.constant([True, False]), 1.0, 0),
+             "conv_int_mean": lambda: tf.reduce_mean(tf.constant([1, 2])),
+             "conv_linspace_ints": lambda: tf.linspace(0, 1, 3),
+             "conv_int_prod": lambda: tf.reduce_prod(tf.constant([[1, 2], [3, 4]])),
+             "conv_cast_bool": lambda: tf.cast(tf.constant([0.5, 0.0]), tf.bool),
+             "conv_one_hot_negative": lambda: tf.one_hot([1, -1], 3),
+             "conv_np_int64": lambda: tf.constant(np.arange(3))}
+    for key, fn in cases.items():
+        got = fn().numpy()
+        assert got.dtype == G[key].dtype, (key, got.dtype, G[key].dtype)
+        np.testing.assert_array_equal(got, G[key], err_msg=key)
+    errors = {"TypeError": TypeError, "ValueError": ValueError}
+    for expr, err in META["conv_errors"].items():
+        with pytest.raises(errors[err]):
+            eval(expr)

@@ -269,6 +269,22 @@ for i, w_ in enumerate(aw):
     put(f"att_w{i}", w_)
 put("att_out", am(ids))
 
+# ---- conversions and dtypes -------------------------------------------------------------------------
+put("conv_np_float_to_int", tf.constant(np.array([1.5, -1.5]), dtype=tf.int32))
+put("conv_where_scalars", tf.where(tf.constant([True, False]), 1.0, 0))
+put("conv_int_mean", tf.reduce_mean(tf.constant([1, 2])))
+put("conv_linspace_ints", tf.linspace(0, 1, 3))
+put("conv_int_prod", tf.reduce_prod(tf.constant([[1, 2], [3, 4]])))
+put("conv_cast_bool", tf.cast(tf.constant([0.5, 0.0]), tf.bool))
+put("conv_one_hot_negative", tf.one_hot([1, -1], 3))
+put("conv_np_int64", tf.constant(np.arange(3)))
+for expr in ("tf.constant(2.0, dtype=tf.int32)", "tf.convert_to_tensor(tf.constant([1.5]), dtype=tf.int32)"):
+    try:
+        eval(expr)
+        meta.setdefault("conv_errors", {})[expr] = None
+    except Exception as e:  # noqa: BLE001 - the error's type is the recorded value
+        meta.setdefault("conv_errors", {})[expr] = type(e).__name__
+
 out["__version__"] = np.array(tf.__version__)
 meta["__version__"] = tf.__version__
 meta["keras_version"] = keras.__version__

@@ -53,9 +53,10 @@ def to_array(value, dtype=None, who="convert_to_tensor"):
     if a.dtype.kind not in "biuf":
         raise TypeError(f"tinydl.tf.{who}: values of dtype {a.dtype} are not supported (numbers and bool only)")
     if want is not None and a.dtype != want:
-        if a.dtype.kind == "f" and want.kind in "iu" and not isinstance(value, (numbers.Number, list, tuple)):
-            raise TypeError(f"tinydl.tf.{who}: cannot convert a {a.dtype} tensor to {want} without tf.cast")
-        a = a.astype(want)
+        if want.kind in "iub" and isinstance(value, (numbers.Number, list, tuple)) and \
+                _python_kind(value) == "float":
+            raise TypeError(f"tinydl.tf.{who}: Cannot convert {value!r} to EagerTensor of dtype {want.name}")
+        a = a.astype(want)  # NumPy data is cast (floats truncate toward zero), as TensorFlow does
     return a
 
 
@@ -63,9 +64,9 @@ def to_tensor(value, dtype=None, who="convert_to_tensor"):
     """A Tensor (``value`` itself when it already is one of the right dtype)."""
     if isinstance(value, Tensor) and (dtype is None or value.dtype == as_dtype(dtype)):
         return value
-    if isinstance(value, Tensor) and value.dtype.kind == "f" and as_dtype(dtype).kind != "f":
-        raise TypeError(f"tinydl.tf.{who}: the tensor has dtype {value.dtype}, requested {as_dtype(dtype)}; "
-                        "use tf.cast to change it")
+    if isinstance(value, Tensor):
+        raise ValueError(f"tinydl.tf.{who}: Tensor conversion requested dtype {as_dtype(dtype).name} for Tensor "
+                         f"with dtype {value.dtype.name}; use tf.cast to change it")
     return Tensor(to_array(value, dtype, who))
 
 
@@ -75,7 +76,9 @@ def pair(a, b):
         return a, Tensor(np.asarray(b, dtype=a.dtype) if isinstance(b, numbers.Number) else to_array(b))
     if isinstance(b, Tensor) and not isinstance(a, Tensor):
         return Tensor(np.asarray(a, dtype=b.dtype) if isinstance(a, numbers.Number) else to_array(a)), b
-    a, b = to_tensor(a), to_tensor(b)
+    a = to_tensor(a)
+    b = Tensor(np.asarray(b, dtype=a.dtype)) if isinstance(b, numbers.Number) and not isinstance(b, bool) \
+        else to_tensor(b)
     return a, b
 
 

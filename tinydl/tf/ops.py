@@ -69,9 +69,9 @@ def range(start, limit=None, delta=1, dtype=None, name=None):  # noqa: A001 - tf
 
 
 def linspace(start, stop, num, name=None, axis=0):
-    a = to_array(start)
+    a = to_array(start)  # integer bounds give float64, as TensorFlow
     return Tensor(np.linspace(a, to_array(stop), int(num), axis=axis).astype(a.dtype if a.dtype.kind == "f"
-                                                                                else np.float32))
+                                                                                else np.float64))
 
 
 def eye(num_rows, num_columns=None, batch_shape=None, dtype="float32", name=None):
