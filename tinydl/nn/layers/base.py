@@ -162,7 +162,7 @@ class Layer(Module):
             input_mask = get_keras_mask(first)
             if input_mask is not None and _accepts(target, "mask"):
                 kwargs["mask"] = input_mask
-        if _accepts(target, "training") and (training is not None or _defines_call(type(self))):
+        if _accepts(target, "training") and (training is not None or keras_style):
             kwargs["training"] = self.training if training is None else bool(training)
         self._call_losses.clear()
         if training is None or bool(training) == self.training:
