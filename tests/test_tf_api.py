@@ -230,8 +230,7 @@ NUMPY_REFS = {
     "add": (lambda: tf.add(a, 1.0), lambda: a + 1), "subtract": (lambda: tf.subtract(a, a), lambda: a * 0),
     "multiply": (lambda: tf.multiply(a, 2.0), lambda: a * 2), "divide": (lambda: tf.divide(a, 2.0), lambda: a / 2),
     "square": (lambda: tf.square(a), lambda: a * a), "sqrt": (lambda: tf.sqrt(x_pos), lambda: np.sqrt(x_pos)),
-    "exp": (lambda: tf.exp(a), lambda: np.exp(a)), "log": (lambda: tf.log(x_pos) if hasattr(tf, "log") else
-                                                           tf.math.log(x_pos), lambda: np.log(x_pos)),
+    "exp": (lambda: tf.exp(a), lambda: np.exp(a)), "math.log": (lambda: tf.math.log(x_pos), lambda: np.log(x_pos)),
     "abs": (lambda: tf.abs(a), lambda: np.abs(a)), "maximum": (lambda: tf.maximum(a, 0.0), lambda: np.maximum(a, 0)),
     "minimum": (lambda: tf.minimum(a, 0.0), lambda: np.minimum(a, 0)), "pow": (lambda: tf.pow(x_pos, 2.0),
                                                                              lambda: x_pos ** 2),
@@ -261,7 +260,7 @@ NUMPY_REFS = {
     "logical_not": (lambda: tf.logical_not(a > 0), lambda: ~(a > 0)),
     "round": (lambda: tf.round(tf.constant([0.5, 1.5, -2.5])), lambda: np.array([0.0, 2.0, -2.0])),
     "sign": (lambda: tf.sign(a), lambda: np.sign(a)), "floor": (lambda: tf.floor(a), lambda: np.floor(a)),
-    "ceil": (lambda: tf.ceil(a), lambda: np.ceil(a)),
+    "math.ceil": (lambda: tf.math.ceil(a), lambda: np.ceil(a)),
     "math.log1p": (lambda: tf.math.log1p(x_pos), lambda: np.log1p(x_pos)),
     "math.reciprocal": (lambda: tf.math.reciprocal(x_pos), lambda: 1 / x_pos),
     "math.rsqrt": (lambda: tf.math.rsqrt(x_pos), lambda: 1 / np.sqrt(x_pos)),
@@ -322,3 +321,55 @@ def test_conversions_and_dtypes_follow_tensorflow():
     for expr, err in META["conv_errors"].items():
         with pytest.raises(errors[err]):
             eval(expr)
+
+
+def test_submodule_reexports_and_small_names():
+    for name in tf.math.__all__:
+        if hasattr(tf, name):
+            assert getattr(tf.math, name) is getattr(tf, name), name  # one function, two spellings
+    assert tf.linalg.l2_normalize is tf.nn.l2_normalize is tf.math.l2_normalize
+    assert tf.nn.swish is tf.nn.silu and tf.math.softplus is tf.nn.softplus
+    assert [tf.as_dtype(d) for d in ("float16", "int8", "int16", "int64", "uint8", "uint16", "uint32", "uint64")] == [
+        tf.float16, tf.int8, tf.int16, tf.int64, tf.uint8, tf.uint16, tf.uint32, tf.uint64]
+    assert tf.half is tf.float16 and tf.double is tf.float64 and tf.DType("float32") == tf.float32
+    assert tf.is_tensor(tf.convert_to_tensor([1.0])) and not tf.is_tensor(np.ones(1))
+    assert tf.convert_to_tensor(np.ones(2), dtype_hint=tf.float32).dtype == tf.float64  # the hint only for Python data
+    assert tf.constant(np.ones((2, 3)))[:, tf.newaxis].shape == (2, 1, 3)
+    with pytest.raises(TypeError):
+        tf.as_dtype("string")
+
+
+def test_print_dropout_gelu_truncated_normal_logical_devices(capsys):
+    tf.print("value", tf.constant([1.0, 2.0]))
+    assert capsys.readouterr().out.strip() == "value [1. 2.]"
+    tf.random.set_seed(0)
+    x = tf.ones((200, 200))
+    y = tf.nn.dropout(x, rate=0.25).numpy()  # always applied, kept values scaled by 1/(1-rate)
+    assert set(np.unique(y).tolist()) == {0.0, np.float32(1 / 0.75)} and abs((y == 0).mean() - 0.25) < 0.02
+    g = tf.nn.gelu(a).numpy()
+    from math import erf
+    np.testing.assert_allclose(g, [[v * 0.5 * (1 + erf(v / np.sqrt(2))) for v in row] for row in a], rtol=1e-5)
+    t = tf.random.truncated_normal((5000,), mean=1.0, stddev=0.5).numpy()
+    assert np.abs(t - 1.0).max() <= 1.0 and abs(t.mean() - 1.0) < 0.03
+    assert tf.config.list_logical_devices("CPU")[0].device_type == "CPU"
+    assert tf.config.experimental.set_memory_growth(tf.config.list_physical_devices()[0], True) is None
+    assert isinstance(tf.config.list_physical_devices()[0], tf.config.PhysicalDevice)
+
+
+def test_dataset_concatenate_enumerate_reduce_element_spec_and_missing_methods():
+    a_ds, b_ds = tf.data.Dataset.range(2), tf.data.Dataset.range(3)
+    cat = a_ds.concatenate(b_ds)
+    assert [int(v) for v in cat] == [0, 1, 0, 1, 2] and int(cat.cardinality()) == 5
+    assert [(int(i), int(v)) for i, v in tf.data.Dataset.range(3).enumerate(start=1)] == [(1, 0), (2, 1), (3, 2)]
+    total = tf.data.Dataset.range(5).reduce(tf.constant(0, dtype=tf.int64), lambda s, v: s + v)
+    assert int(total) == 10
+    spec = tf.data.Dataset.from_tensor_slices((np.zeros((4, 3), np.float32), np.arange(4))).element_spec
+    assert spec == (tf.TensorSpec((3,), tf.float32), tf.TensorSpec((), tf.int64))
+    gen = tf.data.Dataset.from_generator(lambda: iter([1, 2]), output_signature=tf.TensorSpec((), tf.int32))
+    assert int(gen.cardinality()) == tf.data.UNKNOWN_CARDINALITY and tf.data.AUTOTUNE == -1
+    assert int(tf.data.experimental.cardinality(a_ds)) == 2
+    for name in ("padded_batch", "interleave"):
+        with pytest.raises(NotImplementedError, match=name):
+            getattr(a_ds, name)(2)
+    with pytest.raises(NotImplementedError, match="file"):
+        a_ds.cache("/tmp/x")

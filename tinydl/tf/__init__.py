@@ -32,15 +32,28 @@ from ..core.tensor import Tensor
 from . import config, data, dtypes, linalg, math, nn, random  # noqa: F401  (tf.math, tf.nn, ...)
 from .dtypes import (bool, double, float16, float32, float64, half, int8, int16, int32, int64,  # noqa: F401,A004
                      uint8, uint16, uint32, uint64, as_dtype, DType)
-from .ops import (abs, add, add_n, argmax, argmin, cast, ceil, clip_by_value, concat, constant,  # noqa: F401,A004
+from .ops import (abs, add, add_n, argmax, argmin, cast, clip_by_value, concat, constant,  # noqa: F401,A004
                   convert_to_tensor, divide, equal, exp, expand_dims, eye, fill, floor, gather, gather_nd, greater,
-                  greater_equal, identity, is_tensor, less, less_equal, linspace, log, logical_and, logical_not,
+                  greater_equal, identity, is_tensor, less, less_equal, linspace, logical_and, logical_not,
                   logical_or, matmul, maximum, minimum, multiply, negative, not_equal, one_hot, ones, ones_like, pow,
                   range, rank, reduce_all, reduce_any, reduce_logsumexp, reduce_max, reduce_mean, reduce_min,
-                  reduce_prod, reduce_std, reduce_sum, reduce_variance, reshape, round, shape, sigmoid, sign, size,
+                  reduce_prod, reduce_sum, reshape, round, shape, sigmoid, sign, size,
                   split, sqrt, square, squeeze, stack, stop_gradient, subtract, tanh, tile, transpose, unstack, where,
                   zeros, zeros_like)
 from .tape import GradientTape, Variable
+
+__all__ = ["GradientTape", "Variable", "TensorSpec", "Tensor", "function", "print", "newaxis", "keras",
+           "config", "data", "dtypes", "linalg", "math", "nn", "random", "DType", "as_dtype",
+           "bool", "double", "float16", "float32", "float64", "half", "int8", "int16", "int32", "int64",
+           "uint8", "uint16", "uint32", "uint64",
+           "abs", "add", "add_n", "argmax", "argmin", "cast", "clip_by_value", "concat", "constant", "convert_to_tensor",
+           "divide", "equal", "exp", "expand_dims", "eye", "fill", "floor", "gather", "gather_nd", "greater",
+           "greater_equal", "identity", "is_tensor", "less", "less_equal", "linspace", "logical_and", "logical_not",
+           "logical_or", "matmul", "maximum", "minimum", "multiply", "negative", "not_equal", "one_hot", "ones",
+           "ones_like", "pow", "range", "rank", "reduce_all", "reduce_any", "reduce_logsumexp", "reduce_max",
+           "reduce_mean", "reduce_min", "reduce_prod", "reduce_sum", "reshape", "round", "shape", "sigmoid", "sign",
+           "size", "split", "sqrt", "square", "squeeze", "stack", "stop_gradient", "subtract", "tanh", "tile",
+           "transpose", "unstack", "where", "zeros", "zeros_like"]
 
 newaxis = None
 Tensor = Tensor  # tf.Tensor: isinstance(x, tf.Tensor) holds for every tensor tinydl.tf returns

@@ -4,6 +4,8 @@ from typing import NamedTuple
 from ..backends import gpu_available
 
 
+__all__ = ["PhysicalDevice", "experimental", "list_logical_devices", "list_physical_devices"]
+
 class PhysicalDevice(NamedTuple):
     name: str
     device_type: str

@@ -15,6 +15,8 @@ from ..core.random import get_rng
 from ..core.tensor import Tensor
 from ._convert import to_array
 
+__all__ = ["AUTOTUNE", "Dataset", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "experimental"]
+
 AUTOTUNE = -1
 INFINITE_CARDINALITY = -1
 UNKNOWN_CARDINALITY = -2

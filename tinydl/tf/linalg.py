@@ -7,6 +7,8 @@ from .ops import eye, matmul  # noqa: F401
 from .nn import l2_normalize  # noqa: F401
 
 
+__all__ = ["diag_part", "eye", "l2_normalize", "matmul", "matrix_transpose", "norm", "trace"]
+
 def matrix_transpose(a, name=None, conjugate=False):
     return T.swapaxes(to_tensor(a), -1, -2)
 

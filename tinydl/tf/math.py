@@ -12,6 +12,14 @@ from .ops import (abs, add, add_n, argmax, argmin, ceil, divide, equal, exp, flo
 from .nn import l2_normalize, softplus  # noqa: F401
 
 
+__all__ = ["abs", "add", "add_n", "argmax", "argmin", "ceil", "count_nonzero", "divide", "equal", "exp",
+           "floor", "floormod", "greater", "greater_equal", "is_finite", "is_inf", "is_nan", "l2_normalize",
+           "less", "less_equal", "log", "log1p", "logical_and", "logical_not", "logical_or", "maximum",
+           "minimum", "multiply", "negative", "not_equal", "pow", "reciprocal", "reduce_all", "reduce_any",
+           "reduce_logsumexp", "reduce_max", "reduce_mean", "reduce_min", "reduce_prod", "reduce_std",
+           "reduce_sum", "reduce_variance", "round", "rsqrt", "sigmoid", "sign", "softplus", "sqrt",
+           "square", "subtract", "tanh", "top_k"]
+
 def log1p(x, name=None): return T.log(1 + to_tensor(x))
 def reciprocal(x, name=None): return 1 / to_tensor(x)
 def rsqrt(x, name=None): return 1 / T.sqrt(to_tensor(x))

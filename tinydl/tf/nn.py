@@ -7,6 +7,11 @@ from ..core.tensor import Tensor
 from ._convert import axis_arg, pair, to_array, to_tensor
 
 
+__all__ = ["bias_add", "dropout", "elu", "gelu", "l2_loss", "l2_normalize", "leaky_relu", "log_softmax",
+           "moments", "relu", "relu6", "sigmoid", "sigmoid_cross_entropy_with_logits", "silu", "softmax",
+           "softmax_cross_entropy_with_logits", "softplus", "sparse_softmax_cross_entropy_with_logits",
+           "swish", "tanh"]
+
 def relu(features, name=None): return T.relu(to_tensor(features))
 def relu6(features, name=None): return T.clip(to_tensor(features), 0.0, 6.0)
 def sigmoid(x, name=None): return T.sigmoid(to_tensor(x))

@@ -9,6 +9,8 @@ from ..core.tensor import Tensor
 from ._convert import as_dtype, shape_arg, to_array
 
 
+__all__ = ["categorical", "normal", "set_seed", "shuffle", "truncated_normal", "uniform"]
+
 def set_seed(seed):
     manual_seed(int(seed))
 
