@@ -19,7 +19,8 @@ from . import distribute as kdist
 from . import losses as klosses
 from . import metrics as kmetrics
 from . import optimizers as kopt
-from .data_adapter import DataAdapter, batch_tensors, is_stream, make_adapter
+from .data_adapter import DataAdapter, batch_tensors
+from .stream_adapter import is_stream, make_adapter
 from .graph import flatten_structure
 from .outputs import MultiOutput
 

@@ -10,7 +10,6 @@ which is how it also travels through a subclassed model's ``call``.
 """
 import functools
 import inspect
-import weakref
 
 import numpy as np
 
@@ -20,28 +19,8 @@ from ...core.tensor import Tensor
 from ..module import Module, Parameter
 from .. import functional as F
 from .. import init, regularizers, validation
+from .masking import get_keras_mask, set_keras_mask  # noqa: F401  (re-exported)
 from ..logits import remember_logits
-
-
-_MASKS = {}  # id(tensor) -> (weak reference to the tensor, its Keras mask)
-
-
-def set_keras_mask(tensor, mask):
-    """Remember ``mask`` as the Keras mask of ``tensor`` (forgotten when the tensor is freed)."""
-    key = id(tensor)
-    if mask is None:
-        _MASKS.pop(key, None)
-        return
-    _MASKS[key] = (weakref.ref(tensor, lambda _ref, key=key: _MASKS.pop(key, None)), mask)
-
-
-def get_keras_mask(value):
-    """The Keras mask of a tensor (a list of masks for a list of tensors), or None."""
-    if isinstance(value, (list, tuple)):
-        masks = [get_keras_mask(v) for v in value]
-        return None if all(m is None for m in masks) else masks
-    entry = _MASKS.get(id(value))
-    return entry[1] if entry is not None and entry[0]() is value else None
 
 
 def _accepts(fn, name):
