@@ -150,8 +150,10 @@ def symbolic_call(layer, call, args, kwargs):
     if any(d is None for kt in inputs for d in kt.shape[1:]):
         # an input axis of unknown size (Input(shape=(None,))): run again with another size; the
         # output axes that change with it are unknown too
-        other = dry_run(layer, call, map_structure(lambda kt: dummy_for(kt, unknown=UNKNOWN_AXIS_SIZES[1]), arg),
-                        kwargs)
+        def resized(kt):
+            return dummy_for(kt, unknown=UNKNOWN_AXIS_SIZES[1])
+        other_kwargs = {k: _symbols(resized, v) for k, v in kwargs.items()}
+        other = dry_run(layer, lambda l, a: call(l, *a, **other_kwargs), _symbols(resized, list(args)))
         shapes = [tuple(None if a != b else a for a, b in zip(s, tuple(o.shape[1:])))
                   for s, o in zip(shapes, flatten_structure(other))]
     outs = [KerasTensor((None,) + shape, t.dtype, name=f"{layer.name}/output_{i}", node=node)
