@@ -363,8 +363,14 @@ class Layer(Module):
 
     @property
     def output_shape(self):
+        if "_output_shape" in self.__dict__:  # a layer's own setting (Lambda's output_shape argument)
+            return self.__dict__["_output_shape"]
         out = self.output
         return [o.shape for o in out] if isinstance(out, list) else out.shape
+
+    @output_shape.setter
+    def output_shape(self, value):
+        object.__setattr__(self, "_output_shape", value)
 
     def weights_list(self):
         """Keras's weight order: parameters, then buffers (e.g. moving statistics)."""
