@@ -55,7 +55,7 @@ def test_subclassed_layer_and_model_match_keras():
     blk = Block()
     blk(G["sub_x"])
     blk.set_weights(weights("sub_w"))
-    np.testing.assert_allclose(blk(G["sub_x"], training=False).numpy(), G["sub_out"], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(blk(G["sub_x"], training=False).detach().numpy(), G["sub_out"], rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(sum(float(l) for l in blk.losses), G["sub_losses"], rtol=1e-5)
     assert blk.count_params() == META["sub_count_params"]          # each weight counted once
     assert len(blk.weights) == META["sub_n_weights"] and len(blk.trainable_weights) == META["sub_n_trainable"]
@@ -78,9 +78,9 @@ def test_training_flag_reaches_call_and_sublayers():
     blk = Block()
     x = np.ones((64, 4), np.float32)
     blk(x)
-    a, b = blk(x, training=False).numpy(), blk(x, training=False).numpy()
+    a, b = blk(x, training=False).detach().numpy(), blk(x, training=False).detach().numpy()
     assert np.array_equal(a, b)  # inference: dropout off
-    assert not np.array_equal(blk(x, training=True).numpy(), a)  # dropout on for this call only
+    assert not np.array_equal(blk(x, training=True).detach().numpy(), a)  # dropout on for this call only
     assert not blk.drop.training
 
 
@@ -117,7 +117,7 @@ def test_frozen_batchnorm_in_fit_matches_keras():
     hist = model.fit(G["bn_x"], G["bn_y"], batch_size=16, epochs=1, shuffle=False, verbose=0)
     np.testing.assert_allclose(bn.moving_mean, G["bn_moving_mean_after"], rtol=1e-6)
     np.testing.assert_allclose(hist.history["loss"][0], G["bn_loss"], rtol=1e-5)
-    np.testing.assert_allclose(head.kernel.numpy(), G["bn_head_kernel_after"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(head.kernel.detach().numpy(), G["bn_head_kernel_after"], rtol=1e-5, atol=1e-6)
     assert len(model.trainable_weights) == META["bn_n_trainable"]
     assert len(model.non_trainable_weights) == META["bn_n_non_trainable"]  # moving statistics included
     assert model.count_params() == META["bn_count_params"]
@@ -131,7 +131,7 @@ def test_mask_zero_reaches_recurrent_layers(kind, seqs):
                           getattr(layers, kind)(4, return_sequences=seqs)])
     tag = f"mask_{kind}_{int(seqs)}"
     m.set_weights(weights(f"{tag}_w"))
-    np.testing.assert_allclose(m(ids).numpy(), G[f"{tag}_out"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(m(ids).detach().numpy(), G[f"{tag}_out"], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(m.predict(ids, verbose=0), G[f"{tag}_out"], rtol=1e-5, atol=1e-6)
 
 
@@ -265,21 +265,21 @@ def test_keras3_guide_train_step_matches_keras():
     assert sorted(h.history) == META["ts_history_keys"]
     for k in h.history:
         np.testing.assert_allclose(h.history[k], G[f"ts_hist_{k}"], rtol=1e-5, err_msg=k)
-    np.testing.assert_allclose(cm.layers[-1].kernel.numpy(), G["ts_kernel_after"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(cm.layers[-1].kernel.detach().numpy(), G["ts_kernel_after"], rtol=1e-5, atol=1e-6)
 
 
 def test_mask_passes_through_dense_to_lstm():
     md = keras.Sequential([keras.Input((5,), dtype="int32"), layers.Embedding(6, 3, mask_zero=True), layers.Dense(4),
                            layers.LSTM(2)])
     md.set_weights(weights("md_w"))
-    np.testing.assert_allclose(md(G["mask_ids"]).numpy(), G["md_out"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(md(G["mask_ids"]).detach().numpy(), G["md_out"], rtol=1e-5, atol=1e-6)
 
 
 def test_sequential_layer_outputs_build_a_feature_extractor():
     m = keras.Sequential([keras.Input((3,)), layers.Dense(4, activation="relu"), layers.Dense(1)])
     features = keras.Model(inputs=m.inputs, outputs=m.layers[0].output)
     x = np.ones((2, 3), np.float32)
-    np.testing.assert_allclose(features(x).numpy(), m.layers[0](x).numpy())
+    np.testing.assert_allclose(features(x).detach().numpy(), m.layers[0](x).detach().numpy())
     assert m.layers[1].output.shape == (None, 1) and m.outputs[0] is m.layers[1].output
     with pytest.raises(AttributeError, match="never been called"):
         layers.Dense(2).output
@@ -292,7 +292,7 @@ def test_mask_reaches_multi_head_attention():
     am = keras.Model(ain, aout)
     am.set_weights(weights("att_w"))
     ids = G["mask_ids"]
-    got, want = am(ids).numpy(), G["att_out"]
+    got, want = am(ids).detach().numpy(), G["att_out"]
     keep = ids != 0  # padded query rows: no key to attend to, which tinydl and Keras fill differently
     np.testing.assert_allclose(got[keep], want[keep], rtol=1e-5, atol=1e-6)
 
@@ -307,7 +307,7 @@ def test_build_gets_one_shape_per_input_and_numpy_becomes_tensors():
             return tf.matmul(tf.concat(inputs, axis=-1), self.w)
 
     out = Merge()([np.ones((3, 2)), np.ones((3, 4))])  # float64 NumPy in, the layer's float32 out
-    assert isinstance(out, tf.Tensor) and out.dtype == tf.float32 and out.numpy().tolist() == [[6.0, 6.0]] * 3
+    assert isinstance(out, tf.Tensor) and out.dtype == tf.float32 and out.detach().numpy().tolist() == [[6.0, 6.0]] * 3
     i1, i2 = keras.Input((2,)), keras.Input((4,))
     model = keras.Model([i1, i2], Merge()([i1, i2]))
     assert model.count_params() == 12 and model([np.ones((1, 2)), np.ones((1, 4))]).shape == (1, 2)
@@ -318,7 +318,7 @@ def test_overriding_call_of_a_builtin_layer_and_add_loss_in_a_model_call():
         def call(self, inputs):
             return super().call(inputs) * 2
 
-    assert Doubled(2, kernel_initializer="ones")(np.ones((1, 3))).numpy().tolist() == [[6.0, 6.0]]
+    assert Doubled(2, kernel_initializer="ones")(np.ones((1, 3))).detach().numpy().tolist() == [[6.0, 6.0]]
 
     class WithPenalty(keras.Model):
         def __init__(self):

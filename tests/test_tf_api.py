@@ -15,7 +15,7 @@ META = json.load(open(os.path.join(HERE, "keras_tf.json")))
 
 def close(got, key, tol=1e-5):
     want = G[key]
-    got = np.asarray(got.numpy() if hasattr(got, "numpy") else got)
+    got = np.asarray(got.detach().numpy() if hasattr(got, "numpy") else got)
     assert got.shape == want.shape, (key, got.shape, want.shape)
     np.testing.assert_allclose(got, want, rtol=tol, atol=tol, err_msg=key)
 
@@ -72,7 +72,7 @@ CASES = {
 def test_function_matches_tensorflow(key):
     got = CASES[key]()
     close(got, key)
-    assert np.asarray(got.numpy()).dtype.kind == G[key].dtype.kind, key
+    assert np.asarray(got.detach().numpy()).dtype.kind == G[key].dtype.kind, key
 
 
 def test_constant_dtypes_follow_tensorflow():
@@ -138,9 +138,9 @@ def test_gradient_tape_unconnected_unwatched_and_single_use():
 
 def test_variable_assign_and_attributes():
     v = tf.Variable([1.0, 2.0], name="v")
-    assert v.assign_add([1.0, 1.0]) is v and v.numpy().tolist() == [2.0, 3.0]
+    assert v.assign_add([1.0, 1.0]) is v and v.detach().numpy().tolist() == [2.0, 3.0]
     v.assign_sub([0.5, 0.5]); v.assign(v * 2)
-    assert v.numpy().tolist() == [3.0, 5.0] and v.name == "v" and v.shape == (2,) and v.dtype == tf.float32
+    assert v.detach().numpy().tolist() == [3.0, 5.0] and v.name == "v" and v.shape == (2,) and v.dtype == tf.float32
     assert v.trainable and not tf.Variable(1, name="i").trainable
     with pytest.raises(ValueError, match="shape"):
         v.assign([1.0, 2.0, 3.0])
@@ -160,14 +160,14 @@ def test_function_is_an_eager_pass_through():
 
 def test_random_shapes_seeding_and_categorical():
     tf.random.set_seed(3)
-    a1 = tf.random.normal((2, 3)).numpy()
+    a1 = tf.random.normal((2, 3)).detach().numpy()
     tf.random.set_seed(3)
-    assert np.array_equal(a1, tf.random.normal((2, 3)).numpy())
-    u = tf.random.uniform((1000,), minval=2, maxval=3).numpy()
+    assert np.array_equal(a1, tf.random.normal((2, 3)).detach().numpy())
+    u = tf.random.uniform((1000,), minval=2, maxval=3).detach().numpy()
     assert u.dtype == np.float32 and u.min() >= 2 and u.max() < 3
     s = tf.random.categorical(tf.constant([[0.0, 1e9]]), 5)
-    assert s.numpy().tolist() == [[1] * 5]
-    assert sorted(tf.random.shuffle(tf.range(5)).numpy().tolist()) == [0, 1, 2, 3, 4]
+    assert s.detach().numpy().tolist() == [[1] * 5]
+    assert sorted(tf.random.shuffle(tf.range(5)).detach().numpy().tolist()) == [0, 1, 2, 3, 4]
 
 
 def test_dataset_pipeline():
@@ -219,8 +219,8 @@ def test_import_rule_spellings():
 def test_tensorflow_meanings_differ_from_pytorch_top_level():
     import tinydl
     x = np.arange(6, dtype=np.float32).reshape(2, 3)
-    assert tf.argmax(x).numpy().tolist() == [1, 1, 1]  # TF: axis 0 by default
-    assert int(tinydl.argmax(tinydl.Tensor(x)).numpy()) == 5  # PyTorch: flattened
+    assert tf.argmax(x).detach().numpy().tolist() == [1, 1, 1]  # TF: axis 0 by default
+    assert int(tinydl.argmax(tinydl.Tensor(x)).detach().numpy()) == 5  # PyTorch: flattened
     assert tf.transpose(np.zeros((2, 3, 4))).shape == (4, 3, 2)
     assert [p.shape for p in tf.split(np.zeros((6, 2)), [1, 5])] == [(1, 2), (5, 2)]
 
@@ -288,7 +288,7 @@ NUMPY_REFS = {
 @pytest.mark.parametrize("name", sorted(NUMPY_REFS))
 def test_function_matches_numpy(name):
     fn, ref = NUMPY_REFS[name]
-    np.testing.assert_allclose(np.asarray(fn().numpy(), dtype=np.float64),
+    np.testing.assert_allclose(np.asarray(fn().detach().numpy(), dtype=np.float64),
                                np.asarray(ref(), dtype=np.float64), rtol=1e-5, atol=1e-6, err_msg=name)
 
 
@@ -314,7 +314,7 @@ def test_conversions_and_dtypes_follow_tensorflow():
              "conv_one_hot_negative": lambda: tf.one_hot([1, -1], 3),
              "conv_np_int64": lambda: tf.constant(np.arange(3))}
     for key, fn in cases.items():
-        got = fn().numpy()
+        got = fn().detach().numpy()
         assert got.dtype == G[key].dtype, (key, got.dtype, G[key].dtype)
         np.testing.assert_array_equal(got, G[key], err_msg=key)
     errors = {"TypeError": TypeError, "ValueError": ValueError}
@@ -344,12 +344,12 @@ def test_print_dropout_gelu_truncated_normal_logical_devices(capsys):
     assert capsys.readouterr().out.strip() == "value [1. 2.]"
     tf.random.set_seed(0)
     x = tf.ones((200, 200))
-    y = tf.nn.dropout(x, rate=0.25).numpy()  # always applied, kept values scaled by 1/(1-rate)
+    y = tf.nn.dropout(x, rate=0.25).detach().numpy()  # always applied, kept values scaled by 1/(1-rate)
     assert set(np.unique(y).tolist()) == {0.0, np.float32(1 / 0.75)} and abs((y == 0).mean() - 0.25) < 0.02
-    g = tf.nn.gelu(a).numpy()
+    g = tf.nn.gelu(a).detach().numpy()
     from math import erf
     np.testing.assert_allclose(g, [[v * 0.5 * (1 + erf(v / np.sqrt(2))) for v in row] for row in a], rtol=1e-5)
-    t = tf.random.truncated_normal((5000,), mean=1.0, stddev=0.5).numpy()
+    t = tf.random.truncated_normal((5000,), mean=1.0, stddev=0.5).detach().numpy()
     assert np.abs(t - 1.0).max() <= 1.0 and abs(t.mean() - 1.0) < 0.03
     assert tf.config.list_logical_devices("CPU")[0].device_type == "CPU"
     assert tf.config.experimental.set_memory_growth(tf.config.list_physical_devices()[0], True) is None

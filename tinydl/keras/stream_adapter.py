@@ -129,7 +129,7 @@ class StreamAdapter:
 
 def _np_tree(v):
     if isinstance(v, Tensor):
-        return v.numpy()
+        return v.detach().numpy()
     if isinstance(v, dict):
         return {k: _np_tree(a) for k, a in v.items()}
     if isinstance(v, (list, tuple)):

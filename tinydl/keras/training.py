@@ -497,7 +497,7 @@ def _as_tensors(y):
 
 def _scalar(v):
     try:
-        return float(np.asarray(v.numpy() if hasattr(v, "numpy") else v))
+        return float(np.asarray(v.detach().numpy() if hasattr(v, "detach") else v))
     except (TypeError, ValueError):
         return v
 
@@ -525,7 +525,7 @@ class CompileMetrics:
 
 def _np_tree(v):
     if hasattr(v, "numpy"):
-        return v.numpy()
+        return v.detach().numpy()
     if isinstance(v, dict):
         return {k: _np_tree(a) for k, a in v.items()}
     if isinstance(v, (list, tuple)):

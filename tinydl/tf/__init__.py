@@ -88,7 +88,7 @@ def function(func=None, input_signature=None, autograph=True, jit_compile=None, 
 
 def print(*inputs, **kwargs):  # noqa: A001 - tf.print
     import builtins
-    builtins.print(*[(x.numpy() if isinstance(x, Tensor) else x) for x in inputs],
+    builtins.print(*[(x.detach().numpy() if isinstance(x, Tensor) else x) for x in inputs],
                    **{k: v for k, v in kwargs.items() if k in ("sep", "end")})
 
 

@@ -42,7 +42,7 @@ def to_array(value, dtype=None, who="convert_to_tensor"):
     """``value`` as a NumPy array with TensorFlow's dtype rules."""
     want = as_dtype(dtype)
     if isinstance(value, Tensor):
-        a = value.numpy()
+        a = value.detach().numpy()  # TensorFlow reads values whether or not they are watched
     else:
         kind = _python_kind(value) if isinstance(value, (list, tuple, numbers.Number)) else None
         a = np.asarray(value)
@@ -87,7 +87,7 @@ def axis_arg(axis):
     if axis is None:
         return None
     if isinstance(axis, Tensor):
-        axis = axis.numpy().tolist()
+        axis = axis.detach().numpy().tolist()
     if isinstance(axis, np.ndarray):
         axis = axis.tolist()
     if isinstance(axis, (list, tuple)):
@@ -97,7 +97,7 @@ def axis_arg(axis):
 
 def shape_arg(shape):
     if isinstance(shape, Tensor):
-        shape = shape.numpy()
+        shape = shape.detach().numpy()
     if isinstance(shape, (int, np.integer)):
         return (int(shape),)
     return tuple(int(d) for d in np.asarray(shape).reshape(-1).tolist()) if not isinstance(shape, tuple) else \

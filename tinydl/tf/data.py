@@ -43,7 +43,7 @@ def _map(fn, s):
 
 
 def _arrays(element):
-    return _map(lambda v: np.asarray(v.numpy()) if isinstance(v, Tensor) else to_array(v, None, "data"), element)
+    return _map(lambda v: np.asarray(v.detach().numpy()) if isinstance(v, Tensor) else to_array(v, None, "data"), element)
 
 
 def _tensors(element):
@@ -174,7 +174,7 @@ class Dataset:
         def make():
             for e in src._iter_arrays():
                 keep = _call(predicate, e)
-                if bool(np.asarray(keep.numpy() if isinstance(keep, Tensor) else keep)):
+                if bool(np.asarray(keep.detach().numpy() if isinstance(keep, Tensor) else keep)):
                     yield e
         return Dataset(make, UNKNOWN_CARDINALITY if self._cardinality != INFINITE_CARDINALITY
                        else INFINITE_CARDINALITY)

@@ -111,7 +111,7 @@ def shape(input, out_type="int32", name=None):  # noqa: A002
 
 
 def size(input, out_type="int32", name=None):  # noqa: A002
-    return Tensor(np.array(to_tensor(input).size, dtype=as_dtype(out_type)))
+    return Tensor(np.array(to_tensor(input).data.size, dtype=as_dtype(out_type)))
 
 
 def rank(input, name=None):  # noqa: A002

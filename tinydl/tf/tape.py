@@ -72,7 +72,7 @@ class Variable(Parameter):
 
     def __repr__(self):
         return (f"<tf.Variable '{self.name}' shape={self.shape} dtype={self.dtype.name}, "
-                f"numpy={np.array2string(self.numpy(), separator=', ')}>")
+                f"numpy={np.array2string(self.detach().numpy(), separator=', ')}>")
 
 
 def _flatten(structure):
@@ -220,7 +220,7 @@ class GradientTape:
                 if not r or any(g is None for g in r):
                     out.append(None)
                 else:
-                    out.append(Tensor(np.stack([g.numpy() for g in r]).reshape(tuple(target.shape) + tuple(s.shape))))
+                    out.append(Tensor(np.stack([g.detach().numpy() for g in r]).reshape(tuple(target.shape) + tuple(s.shape))))
             return _pack(sources, out)
         finally:
             self.persistent = persistent
