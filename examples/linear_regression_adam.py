@@ -13,7 +13,7 @@ import argparse
 
 import numpy as np
 
-import tinydl as tf
+import tinydl.tf as tf
 
 
 def main(argv=None):
@@ -22,7 +22,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0, help="numpy's and tinydl's seed (the seed program sets none)")
     args = parser.parse_args(argv)
     np.random.seed(args.seed)
-    tf.manual_seed(args.seed)
+    tf.random.set_seed(args.seed)
 
     # ---- the seed program (epochs from the flag) ----
     # make the data set

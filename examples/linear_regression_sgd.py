@@ -18,7 +18,7 @@ import argparse
 
 import numpy as np
 
-import tinydl as tf
+import tinydl.tf as tf
 from tinydl.keras import layers
 
 
@@ -38,7 +38,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0, help="data and tinydl seed")
     parser.add_argument("--verbose", type=int, default=2, help="fit's verbosity (0, 1 or 2)")
     args = parser.parse_args(argv)
-    tf.manual_seed(args.seed)
+    tf.random.set_seed(args.seed)
     (x_train, y_train), (x_test, y_test), floor, (mean, std) = make_data(seed=args.seed)
 
     # ---- the seed program (epochs and verbosity from the flags) ----

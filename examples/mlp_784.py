@@ -16,7 +16,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import tinydl as tf  # noqa: E402
+import tinydl.tf as tf  # noqa: E402
 from tinydl.keras.models import Sequential  # noqa: E402
 from tinydl.keras.layers import Dense, Activation  # noqa: E402,F401
 
@@ -30,7 +30,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0, help="tinydl's random seed")
     parser.add_argument("--verbose", type=int, default=1, help="fit's verbosity (0, 1 or 2)")
     args = parser.parse_args(argv)
-    tf.manual_seed(args.seed)
+    tf.random.set_seed(args.seed)
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = load_flat_mnist(args.limit)
 
     # ---- the seed program (epochs and verbosity from the flags) ----

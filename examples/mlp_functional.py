@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-import tinydl as tf
+import tinydl.tf as tf
 from tinydl.keras.layers import Dense, Input
 from tinydl.keras.models import Model
 
@@ -42,7 +42,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0, help="tinydl's random seed")
     parser.add_argument("--verbose", type=int, default=1, help="fit's verbosity (0, 1 or 2)")
     args = parser.parse_args(argv)
-    tf.manual_seed(args.seed)
+    tf.random.set_seed(args.seed)
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = load_flat_mnist(args.limit)
     input_shape, output_shape = x_train.shape[1], y_train.shape[1]
 

@@ -23,7 +23,7 @@ _t_start = time.perf_counter()
 __import__("tinydl").manual_seed(_args.seed)
 
 # ---- the seed program, with `tensorflow` -> `tinydl` in the imports ---------------------------
-import tinydl as tf
+import tinydl.tf as tf
 from tinydl.keras import layers, models
 import numpy as np
 

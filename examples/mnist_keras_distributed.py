@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-import tinydl as tf
+import tinydl.tf as tf
 from tinydl.keras import layers, models
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -23,7 +23,7 @@ parser.add_argument("--checkpoint", default="mnist_keras_distributed.weights.npz
 args = parser.parse_args()
 
 strategy = tf.keras.distribute.MultiWorkerMirroredStrategy()
-tf.manual_seed(0)
+tf.random.set_seed(0)
 
 (x_train, y_train), (x_test, y_test) = tf.keras.datasets.mnist.load_data()
 x_train, y_train = x_train[:args.limit], y_train[:args.limit]

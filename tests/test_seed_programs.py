@@ -1,7 +1,7 @@
 """The seed programs themselves, run by tinydl (slow: ``python -m pytest -m slow``).
 
 Each Keras seed program in ``$TINYDL_DATA/../seed-programs`` (or ``../shared/seed-programs``
-beside the repository) is copied with ``tensorflow`` replaced by ``tinydl`` in its import lines
+beside the repository) is copied with ``tensorflow`` replaced by ``tinydl.tf`` in its import lines
 and nothing else changed, then run in a fresh interpreter. The MLP seeds and the SGD regression
 leave their data undefined; for those a few lines defining it are put in front of the program
 (MNIST flattened with one-hot labels; two standardized features for the regression). The CNN
@@ -53,8 +53,8 @@ def seed_dir():
 
 
 def tinydl_version(source):
-    """The seed program with `tensorflow` -> `tinydl` in its import lines, nothing else."""
-    return "\n".join(re.sub(r"^(\s*(?:import|from)\s+)tensorflow\b", r"\1tinydl", line)
+    """The seed program with `tensorflow` -> `tinydl.tf` in its import lines (the import rule), nothing else."""
+    return "\n".join(re.sub(r"^(\s*(?:import|from)\s+)tensorflow\b", r"\1tinydl.tf", line)
                      for line in source.splitlines()) + "\n"
 
 

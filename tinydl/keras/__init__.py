@@ -1,9 +1,10 @@
 """``tinydl.keras``: a thin tf.keras-shaped facade over tinydl.nn.
 
-Change ``tensorflow`` to ``tinydl`` in a Keras program's imports and it runs::
+Change ``tensorflow`` to ``tinydl.tf`` (and ``keras`` to ``tinydl.keras``) in a Keras program's
+imports and it runs (the import rule; ``tinydl.tf`` has TensorFlow's own names)::
 
-    import tinydl as tf
-    from tinydl.keras import layers, models
+    import tinydl.tf as tf
+    from tinydl.tf.keras import layers, models
     model = tf.keras.Sequential([tf.keras.layers.Dense(units=1, input_shape=(1,))])
 
 Submodules: ``layers`` (tinydl.nn's layers under their Keras names, ``Input``), ``models``
@@ -11,8 +12,8 @@ Submodules: ``layers`` (tinydl.nn's layers under their Keras names, ``Input``), 
 ``distribute`` (data-parallel ``fit`` over MPI), ``activations``, ``initializers``,
 ``regularizers``, ``constraints``, ``utils`` (``to_categorical``, ``pad_sequences``, ...) and
 ``saving`` (``.keras`` files, ``register_keras_serializable``). Nothing here implements a layer a second time. A model's parts live by job: ``graph`` (Input and the
-functional graph), ``models`` (the containers), ``training`` and ``data_adapter`` (compile, fit,
-evaluate, predict), ``summary``, ``saving`` (weights and weight files).
+functional graph), ``models`` (the containers), ``training``, ``outputs``, ``data_adapter`` and
+``stream_adapter`` (compile, fit, evaluate, predict), ``summary``, ``saving`` (weights and weight files).
 
 >>> import tinydl as tf
 >>> tf.keras.layers.Dense is tf.nn.Dense

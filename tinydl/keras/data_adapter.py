@@ -9,6 +9,10 @@ refused unless ``check_finite=False``. Errors name the method (``who``) and the 
 ``batches(batch_size, steps, shuffle)`` yields :class:`Batch`es in order, or in a fresh
 permutation drawn from tinydl's seeded generator; the last partial batch is included.
 ``split(fraction)`` holds out the *last* fraction (``validation_split``), before any shuffling.
+
+Targets of a model with several outputs are a list (or a dict by output name) of arrays.
+
+Streams of ready-made batches (Datasets, generators, PyDataset) are ``stream_adapter.py``'s.
 """
 import math
 from typing import NamedTuple
@@ -33,7 +37,7 @@ class DataAdapter:
                  empty_message=None, y_name="y", check_shapes=True):
         xs = prepare_x(model, x, who, check_finite)
         n = len(xs[0])
-        y = prepare_y(y, n, who, check_finite, y_name)
+        y = prepare_targets(model, y, n, who, check_finite, y_name)
         if n == 0 and empty_message:
             raise ValueError(empty_message)
         self.x, self.y = xs, y
@@ -49,6 +53,9 @@ class DataAdapter:
 
     def __len__(self):
         return len(self.x[0])
+
+    def on_epoch_end(self):
+        pass
 
     def split(self, fraction, who):
         """(the first 1 - fraction of the samples, the rest), as Keras's ``validation_split``."""
@@ -80,7 +87,23 @@ class DataAdapter:
 
 
 def _cut(a, idx):
+    if isinstance(a, dict):
+        return {k: v[idx] for k, v in a.items()}
+    if isinstance(a, list):
+        return [v[idx] for v in a]
     return None if a is None else a[idx]
+
+
+def prepare_targets(model, y, n, who, check_finite=True, name="y"):
+    """Targets for one output (an array), or for several (a list, or a dict by output name)."""
+    names = model._output_names() if hasattr(model, "_output_names") else None
+    multi = names is not None and len(names) > 1 or getattr(model, "_multi", None) is not None
+    if multi and isinstance(y, dict):
+        return {k: prepare_y(v, n, who, check_finite, f"{name}[{k!r}]") for k, v in y.items()}
+    if multi and isinstance(y, (list, tuple)) and len(y) == len(names or model._multi.names) and all(
+            np.ndim(v) >= 1 and len(v) == n for v in y):
+        return [prepare_y(v, n, who, check_finite, f"{name}[{i}]") for i, v in enumerate(y)]
+    return prepare_y(y, n, who, check_finite, name)
 
 
 def batch_tensors(xs):

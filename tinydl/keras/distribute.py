@@ -109,7 +109,7 @@ class DistributedFit:
         who = f"{self.model.name}.fit (MultiWorkerMirroredStrategy)"
         check_same_architecture(self.model, who)
         broadcast_state(self.model)
-        for m in self.model.metrics:
+        for m in self.model._all_metrics():
             _metric_state_names(m)
         params = [p for _, p in self.model.named_parameters() if p.requires_grad]
         self.reducer = GradReducer(params, self.strategy.bucket_cap_bytes, who, average=False)

@@ -22,11 +22,16 @@ from ..nn.layers.base import Layer
 class Node:
     """One recorded layer call: ``outputs = layer(args, **kwargs)`` on symbolic inputs."""
 
-    __slots__ = ("layer", "arg", "kwargs", "inputs", "outputs", "single_output")
+    __slots__ = ("layer", "args", "kwargs", "inputs", "outputs", "single_output")
 
-    def __init__(self, layer, arg, kwargs, inputs):
-        self.layer, self.arg, self.kwargs, self.inputs = layer, arg, kwargs, inputs
+    def __init__(self, layer, args, kwargs, inputs):
+        self.layer, self.args, self.kwargs, self.inputs = layer, tuple(args), kwargs, inputs
         self.outputs, self.single_output = [], True
+
+    @property
+    def arg(self):
+        """The first argument (the layer's input)."""
+        return self.args[0]
 
 
 class KerasTensor:
@@ -50,7 +55,8 @@ class KerasTensor:
     @staticmethod
     def __tinydl_module_call__(module, eager_call, args, kwargs):
         """Module.__call__ on KerasTensors records a graph node instead of computing."""
-        return symbolic_call(module, eager_call, args, kwargs)
+        # the module's own call_eager (a Layer's builds, converts and passes masks), not the base's
+        return symbolic_call(module, lambda m, *a, **kw: m.call_eager(*a, **kw), args, kwargs)
 
     def _no_values(self, *args, **kwargs):
         raise TypeError("a KerasTensor is symbolic (a shape, no values): call layers on it and build "
@@ -121,17 +127,21 @@ def dry_run(layer, call, arg, kwargs=None):
             m.training = flag
 
 
+def _symbols(fn, obj):
+    """``fn`` applied to the KerasTensors in a structure; other values stay as they are."""
+    return map_structure(lambda v: fn(v) if isinstance(v, KerasTensor) else v, obj)
+
+
 def symbolic_call(layer, call, args, kwargs):
-    """Record ``layer(args[0], **kwargs)`` on KerasTensors; return the symbolic output(s)."""
-    if len(args) > 1:
-        raise TypeError(f"{layer.name}: on symbolic inputs pass one argument (a KerasTensor or a list "
-                        f"of them), got {len(args)} positional arguments")
-    arg = args[0]
+    """Record ``layer(*args, **kwargs)`` on KerasTensors (in any argument, e.g. attention's query
+    and value); return the symbolic output(s)."""
     kwargs = {k: v for k, v in kwargs.items() if k != "training"}
-    inputs = flatten_structure(arg)
-    dummy = map_structure(dummy_for, arg)
-    out = dry_run(layer, call, dummy, kwargs)
-    node = Node(layer, arg, kwargs, inputs)
+    inputs = [v for v in flatten_structure(list(args)) + flatten_structure(list(kwargs.values()))
+              if isinstance(v, KerasTensor)]
+    dummy_args = _symbols(dummy_for, list(args))
+    dummy_kwargs = {k: _symbols(dummy_for, v) for k, v in kwargs.items()}
+    out = dry_run(layer, lambda l, a: call(l, *a, **dummy_kwargs), dummy_args)
+    node = Node(layer, args, kwargs, inputs)
     flat_out = flatten_structure(out)
     for t in flat_out:
         if not isinstance(t, Tensor):
@@ -140,14 +150,18 @@ def symbolic_call(layer, call, args, kwargs):
     if any(d is None for kt in inputs for d in kt.shape[1:]):
         # an input axis of unknown size (Input(shape=(None,))): run again with another size; the
         # output axes that change with it are unknown too
-        other = dry_run(layer, call, map_structure(lambda kt: dummy_for(kt, unknown=UNKNOWN_AXIS_SIZES[1]), arg),
-                        kwargs)
+        def resized(kt):
+            return dummy_for(kt, unknown=UNKNOWN_AXIS_SIZES[1])
+        other_kwargs = {k: _symbols(resized, v) for k, v in kwargs.items()}
+        other = dry_run(layer, lambda l, a: call(l, *a, **other_kwargs), _symbols(resized, list(args)))
         shapes = [tuple(None if a != b else a for a, b in zip(s, tuple(o.shape[1:])))
                   for s, o in zip(shapes, flatten_structure(other))]
     outs = [KerasTensor((None,) + shape, t.dtype, name=f"{layer.name}/output_{i}", node=node)
             for i, (t, shape) in enumerate(zip(flat_out, shapes))]
     node.outputs = outs
     node.single_output = not isinstance(out, (list, tuple))
+    if isinstance(layer.__dict__.get("_inbound_nodes"), list):
+        layer._inbound_nodes.append(node)  # layer.input / layer.output / layer.output_shape
     if node.single_output:
         return outs[0]
     return type(out)(outs) if isinstance(out, list) else tuple(outs)
@@ -169,8 +183,16 @@ class InputLayer(Layer):
         super().__init__(name=name or None, **kwargs)
         self.shape = tuple(None if d is None else int(d) for d in shape)
         self.batch_size = batch_size
-        self.output = KerasTensor((batch_size,) + self.shape, dtype, name=self.name, input_layer=self)
+        self._output = KerasTensor((batch_size,) + self.shape, dtype, name=self.name, input_layer=self)
         self.built = True
+
+    @property
+    def output(self):
+        return self._output
+
+    @property
+    def input(self):
+        return self._output
 
     def forward(self, x):
         return x
@@ -270,8 +292,9 @@ class FunctionalGraph:
                                  f"({[t.name for t in flat_in]}), got {len(values)}")
         env = {id(t): to_tensor(v) for t, v in zip(flat_in, values)}
         for node in self.nodes:
-            arg = map_structure(lambda kt: env[id(kt)], node.arg)
-            out = node.layer(arg, **node.kwargs)
+            args = _symbols(lambda kt: env[id(kt)], list(node.args))
+            kwargs = {k: _symbols(lambda kt: env[id(kt)], v) for k, v in node.kwargs.items()}
+            out = node.layer(*args, **kwargs)
             for kt, o in zip(node.outputs, flatten_structure(out) if not node.single_output else [out]):
                 env[id(kt)] = o
         return map_structure(lambda kt: env[id(kt)], self.outputs)

@@ -82,6 +82,26 @@ class Model(Trainer, WeightsMixin, Layer):
                             f"them for several inputs), got {len(args)}")
         return self._call_values(args[0], training=training, **kwargs)
 
+    # Keras's weight lists (Layer's: BatchNormalization's moving statistics are non-trainable weights)
+    weights = Layer.weights
+    trainable_weights = Layer.trainable_weights
+    non_trainable_weights = Layer.non_trainable_weights
+    variables = Layer.variables
+    trainable_variables = Layer.trainable_variables
+    non_trainable_variables = Layer.non_trainable_variables
+
+    @property
+    def input(self):
+        if self._graph is not None:
+            return self._graph.inputs
+        return Layer.input.fget(self)
+
+    @property
+    def output(self):
+        if self._graph is not None:
+            return self._graph.outputs
+        return Layer.output.fget(self)
+
     def _call_values(self, x, training=None, **kwargs):
         x = map_structure(to_tensor, x)
         if not self.built:
@@ -99,6 +119,7 @@ class Model(Trainer, WeightsMixin, Layer):
             self.train(previous)
 
     def forward(self, inputs, **kwargs):
+        self._call_losses.clear()  # add_loss terms are those of the latest call
         if self._graph is not None:
             return self._graph.run(inputs, self.name)
         call = getattr(self, "call", None)
@@ -108,6 +129,8 @@ class Model(Trainer, WeightsMixin, Layer):
         if _accepts(call, "training"):
             kwargs.setdefault("training", self.training)
         return call(inputs, **kwargs)
+
+    forward._dispatches_to_call = True  # a subclass's `call` runs through it
 
     def build(self, input_shape=None):
         """Build by running the model once on a zero batch of ``input_shape`` (batch axis included)."""
@@ -215,6 +238,7 @@ class Sequential(Model):
         self._input_spec = None   # (shape without batch, dtype)
         self._input_layer = None
         self._shapes = []          # output shape (batch axis None) of each layer, once known
+        self._sym = []             # the symbolic input, then each layer's symbolic output
         for layer in (layers or []):
             self.add(layer)
 
@@ -250,23 +274,36 @@ class Sequential(Model):
         layer = self._layers.pop()
         delattr(self, str(len(self._layers)))
         del self._shapes[len(self._layers):]
+        del self._sym[len(self._layers) + 1:]
         return layer
 
     def _build_from(self, start):
-        """Dry-run layers ``start...`` on a zero example to build them and learn their output shapes."""
+        """Call layers ``start...`` on symbolic tensors (a dry run on a zero example builds them and
+        gives their output shapes; each layer's ``output`` is then its KerasTensor, as in Keras)."""
         shape, dtype = self._input_spec
-        if start > 0:
-            prev = self._shapes[start - 1]
-            shape, dtype = prev[0][1:], prev[1]
-        x = Tensor(np.zeros((1,) + tuple(1 if d is None else d for d in shape), dtype=dtype))
+        if start == 0 or len(self._sym) < start + 1:
+            start = 0
+            inp = self._input_layer if self._input_layer is not None else InputLayer(shape=shape, dtype=dtype)
+            self._sym = [inp.output]
+        del self._sym[start + 1:]
         del self._shapes[start:]
+        x = self._sym[start]
         for layer in self._layers[start:]:
-            x = dry_run(layer, lambda l, a: l(a), x)
-            if not isinstance(x, Tensor):
+            x = symbolic_call(layer, lambda l, a: l(a), (x,), {})
+            if not isinstance(x, KerasTensor):
                 raise TypeError(f"Sequential: layer '{layer.name}' returned {type(x).__name__}; a Sequential "
                                 "model needs single-tensor layers (use the functional API)")
-            self._shapes.append(((None,) + tuple(x.shape[1:]), x.dtype))
+            self._sym.append(x)
+            self._shapes.append((x.shape, x.dtype))
         self.built = True
+
+    @property
+    def inputs(self):
+        return [self._sym[0]] if len(self._sym) == len(self._layers) + 1 and self._layers else None
+
+    @property
+    def outputs(self):
+        return [self._sym[-1]] if len(self._sym) == len(self._layers) + 1 and self._layers else None
 
     def build(self, input_shape=None):
         if input_shape is None:

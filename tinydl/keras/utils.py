@@ -90,4 +90,6 @@ def set_random_seed(seed):
     manual_seed(int(seed))
 
 
-__all__ = ["to_categorical", "normalize", "pad_sequences", "set_random_seed", "plot_model"]
+from .stream_adapter import PyDataset, Sequence  # noqa: E402  (fit/evaluate/predict read them)
+
+__all__ = ["to_categorical", "normalize", "pad_sequences", "set_random_seed", "plot_model", "PyDataset", "Sequence"]

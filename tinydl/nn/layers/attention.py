@@ -44,7 +44,7 @@ from ...core.tensor import Tensor, as_tensor
 from .. import functional as F
 from ..sequence_ops import MaskedSoftmax
 from .. import validation as V
-from .base import Layer
+from .base import Layer, get_keras_mask
 
 
 def masked_softmax(scores, keep=None):
@@ -131,6 +131,8 @@ class MultiHeadAttention(Layer):
     functional API. Dropout acts on the attention weights, in training only.
     """
 
+    supports_masking = True  # the output keeps the query's mask, as Keras's
+
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True, output_shape=None,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
                  bias_regularizer=None, **kwargs):
@@ -204,6 +206,10 @@ class MultiHeadAttention(Layer):
 
     def forward(self, query, value=None, key=None, attention_mask=None, return_attention_scores=False,
                 training=None, use_causal_mask=False, query_mask=None, value_mask=None):
+        if query_mask is None:  # Keras's: the masks that travel with the inputs (Embedding mask_zero)
+            query_mask = get_keras_mask(query)
+        if value_mask is None:
+            value_mask = get_keras_mask(value if value is not None else query)
         query = as_tensor(query)
         value = query if value is None else as_tensor(value)
         key = value if key is None else as_tensor(key)

@@ -16,6 +16,8 @@ class Dense(Layer):
     is taken from the first call (or ``input_dim``/``input_shape``/``in_features``).
     """
 
+    supports_masking = True  # Keras passes an input mask through
+
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  in_features=None, **kwargs):
@@ -113,6 +115,8 @@ class Reshape(Layer):
 class Dropout(Layer):
     """Inverted dropout, active in training mode only."""
 
+    supports_masking = True  # Keras passes an input mask through
+
     def __init__(self, rate=0.5, **kwargs):
         if "p" in kwargs:  # PyTorch's name
             rate = kwargs.pop("p")
@@ -125,6 +129,8 @@ class Dropout(Layer):
 
 class Activation(Layer):
     """Applies a named activation ('relu', 'sigmoid', 'tanh', 'softmax', 'leaky_relu', 'linear')."""
+
+    supports_masking = True  # Keras passes an input mask through
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)

@@ -52,7 +52,8 @@ class KerasEmbedding(Layer):
 
     PyTorch's keyword names ``num_embeddings``/``embedding_dim`` are accepted too.
     With ``mask_zero=True`` id 0 is padding: ``compute_mask(ids)`` returns ``ids != 0`` (a
-    boolean array, for the attention layers' masks); the lookup itself is unchanged.
+    boolean array): it travels with the output to the layers that take a mask (the recurrent
+    layers skip the padded steps, as Keras's); the lookup itself is unchanged.
     """
 
     integer_inputs = True
@@ -87,7 +88,8 @@ class KerasEmbedding(Layer):
             arr = as_int
         return embedding(Tensor._wrap(arr), self.embeddings, self.padding_idx)
 
-    def compute_mask(self, ids):
+    def compute_mask(self, ids, mask=None):
+        """With ``mask_zero``: ``ids != 0`` (a boolean array), which the next layers receive."""
         if not self.mask_zero:
             return None
         ids = ids.data if isinstance(ids, Tensor) else np.asarray(ids)

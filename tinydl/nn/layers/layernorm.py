@@ -52,6 +52,8 @@ class LayerNormalization(Layer):
     """Keras's ``LayerNormalization(axis=-1, epsilon=1e-3, center=True, scale=True,
     beta_initializer='zeros', gamma_initializer='ones')``; ``axis`` may be a list."""
 
+    supports_masking = True  # Keras passes an input mask through
+
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
                  gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, **kwargs):
         super().__init__(**kwargs)

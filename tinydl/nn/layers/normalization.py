@@ -23,6 +23,8 @@ class BatchNormalization(Layer):
     statistics. Works for dense (N, C) and image (N, H, W, C) inputs.
     """
 
+    supports_masking = True  # Keras passes an input mask through
+
     unbiased_running_var = False  # Keras updates with the biased batch variance
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,

@@ -171,7 +171,7 @@ class _Recurrent(Layer):
         return [Tensor._wrap(xp.zeros((n, self.units), dtype=x.dtype)) for _ in range(self.n_states)]
 
     # ---- calling
-    def forward(self, inputs, initial_state=None, training=None):
+    def forward(self, inputs, initial_state=None, mask=None, training=None):
         x = as_tensor(inputs)
         if x.ndim != 3:
             layout = "(time, batch, features)" if self.time_major else "(batch, time, features)"
@@ -193,7 +193,8 @@ class _Recurrent(Layer):
         xp = T.reshape(T.matmul(T.reshape(xt, (steps * n, self.input_features)), self.kernel),
                        (steps, n, self.gates * self.units))
         states0 = self._initial_states(x, n, initial_state)
-        seq, finals = self._scan(xp, states0)  # seq (T, N, units); finals: one (N, units) per state
+        keep = self._step_mask(mask, x, steps, n)
+        seq, finals = self._scan(xp, states0, keep)  # seq (T, N, units); finals: one (N, units) per state
         if self.stateful:
             self.states = [s.data.copy() for s in finals]
         out = seq if self.time_major else T.transpose(seq, (1, 0, 2))
@@ -204,8 +205,38 @@ class _Recurrent(Layer):
     def _input_bias(self):
         return self.bias
 
-    def _scan(self, xp, states0):
+    def _step_mask(self, mask, x, steps, n):
+        """Keras's mask (batch, time) as a (T, N, 1) float tensor, or None: at a masked step the
+        states carry over unchanged and the output repeats the previous one."""
+        if mask is None:
+            return None
+        m = mask.data if isinstance(mask, Tensor) else x.xp.asarray(mask)
+        if m.ndim == 3 and m.shape[-1] == 1:
+            m = m[..., 0]
+        m = m if self.time_major else m.T
+        if tuple(m.shape) != (steps, n):
+            raise ValueError(f"{self.name}: the mask has shape {tuple(mask.shape)}, expected (batch, time) = "
+                             f"{(n, steps) if not self.time_major else (steps, n)}")
+        if self.go_backwards:
+            m = m[::-1]
+        return Tensor._wrap(x.xp.ascontiguousarray(m[..., None]).astype(x.dtype))
+
+    @staticmethod
+    def _blend(keep, t, new, old):
+        """The new state where the step is kept, the old one where it is masked."""
+        if keep is None:
+            return new
+        k = keep[t]
+        return new * k + old * (1 - k)
+
+    def _scan(self, xp, states0, keep=None):
         raise NotImplementedError
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras's: the input's mask for the output sequence (``return_sequences``), else None."""
+        if mask is None or not self.return_sequences:
+            return None
+        return mask
 
     def compute_output_shape(self, input_shape):
         """Shape without the batch axis (a list with the states' shapes when ``return_state``)."""
@@ -217,16 +248,16 @@ class _Recurrent(Layer):
 class SimpleRNN(_Recurrent):
     """Keras's ``SimpleRNN(units, activation='tanh', ...)``: ``h_t = act(x_t W + b + h_{t-1} U)``."""
 
-    def _scan(self, xp, states0):
+    def _scan(self, xp, states0, keep=None):
         if self.bias is not None:
             xp = xp + self.bias
-        if self._can_fuse():
+        if self._can_fuse() and keep is None:
             seq = RNNScan.apply(xp, self.recurrent_kernel, states0[0], activation=self.activation)
             return seq, [seq[-1]]
         act = F.get_activation(self.activation) or (lambda a: a)
         h, hs = states0[0], []
         for t in range(xp.shape[0]):
-            h = act(xp[t] + T.matmul(h, self.recurrent_kernel))
+            h = self._blend(keep, t, act(xp[t] + T.matmul(h, self.recurrent_kernel)), h)
             hs.append(h)
         return T.stack(hs, axis=0), [h]
 
@@ -261,11 +292,11 @@ class KerasLSTM(_Recurrent):
             return b
         return init
 
-    def _scan(self, xp, states0):
+    def _scan(self, xp, states0, keep=None):
         if self.bias is not None:
             xp = xp + self.bias
         hd = self.units
-        if self._can_fuse():
+        if self._can_fuse() and keep is None:
             out = LSTMScan.apply(xp, self.recurrent_kernel, states0[0], states0[1],
                                  activation=self.activation, recurrent_activation=self.recurrent_activation)
             seq = out[:, :, :hd]
@@ -277,8 +308,9 @@ class KerasLSTM(_Recurrent):
         for t in range(xp.shape[0]):
             z = xp[t] + T.matmul(h, self.recurrent_kernel)  # one matmul for the four gates
             i, f, g, o = T.split(z, 4, axis=1)
-            c = ract(f) * c + ract(i) * act(g)
-            h = ract(o) * act(c)
+            c_new = ract(f) * c + ract(i) * act(g)
+            h = self._blend(keep, t, ract(o) * act(c_new), h)
+            c = self._blend(keep, t, c_new, c)
             hs.append(h)
         return T.stack(hs, axis=0), [h, c]
 
@@ -303,7 +335,7 @@ class KerasGRU(_Recurrent):
     def _can_fuse(self):
         return self.reset_after and super()._can_fuse()
 
-    def _scan(self, xp, states0):
+    def _scan(self, xp, states0, keep=None):
         hd = self.units
         if self.reset_after:
             if self.bias is not None:
@@ -313,7 +345,7 @@ class KerasGRU(_Recurrent):
                 brec = Tensor._wrap(xp.xp.zeros(3 * hd, dtype=xp.dtype))
         elif self.bias is not None:
             xp = xp + self.bias
-        if self._can_fuse():
+        if self._can_fuse() and keep is None:
             seq = GRUScan.apply(xp, self.recurrent_kernel, brec, states0[0],
                                 activation=self.activation, recurrent_activation=self.recurrent_activation)
             return seq, [seq[-1]]
@@ -331,6 +363,6 @@ class KerasGRU(_Recurrent):
                 hz, hr = T.split(T.matmul(h, u[:, :2 * hd]), 2, axis=1)
                 z, r = ract(xz + hz), ract(xr + hr)
                 cand = act(xh + T.matmul(r * h, u[:, 2 * hd:]))
-            h = z * h + (1 - z) * cand
+            h = self._blend(keep, t, z * h + (1 - z) * cand, h)
             hs.append(h)
         return T.stack(hs, axis=0), [h]
