@@ -14,9 +14,7 @@ model = tf.keras.models.Sequential([
     tf.keras.layers.Dense(10)
 ])
 
-# the tutorial writes model(x_train[:1]).numpy(); tinydl's Tensor.numpy() follows PyTorch and refuses a
-# tensor that requires grad, so the logits come from predict (the other spelling Keras documents)
-predictions = model.predict(x_train[:1], verbose=0)
+predictions = model(x_train[:1]).numpy()
 probs = tf.nn.softmax(predictions).numpy()
 loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 initial = loss_fn(y_train[:1], predictions).numpy()

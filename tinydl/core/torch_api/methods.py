@@ -107,11 +107,12 @@ class TorchMethods:
         return self._move("gpu")
 
     def numpy(self, *, force=False):
-        """The data as a NumPy array sharing memory (copied from the GPU). Like PyTorch, refuses
-        a tensor that requires grad unless ``force=True``: use ``t.detach().numpy()``."""
-        if self.requires_grad and not force:
-            raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
-                               "Use tensor.detach().numpy() instead.")
+        """The data as a NumPy array sharing memory (copied from the GPU), for any tensor.
+
+        PyTorch refuses a tensor that requires grad here; tinydl does not, because the same
+        Tensor is also TensorFlow's eager tensor, whose ``model(x).numpy()`` every Keras guide
+        writes. The array is the value only: it carries no gradient (as ``detach().numpy()``).
+        ``force`` is accepted for PyTorch's signature."""
         return self.data.get() if hasattr(self.data, "get") else self.data
 
     # ---- shape -----------------------------------------------------------------------------
