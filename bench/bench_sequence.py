@@ -62,7 +62,7 @@ def tinydl_lstm():
     rng = np.random.default_rng(0)
     lstm(emb(np.zeros((1, 1), np.int64)))
     head(np.zeros((1, 256), np.float32))
-    params = emb.parameters() + lstm.parameters() + head.parameters()
+    params = [*emb.parameters(), *lstm.parameters(), *head.parameters()]
     opt = optim.Adam(params, lr=1e-3)
 
     def step():
@@ -82,7 +82,7 @@ def tinydl_gpt():
 
     model = TransformerLM(VOCAB, STEPS, dim=128, num_heads=4, num_layers=4)
     rng = np.random.default_rng(0)
-    params = model.parameters()
+    params = list(model.parameters())
     opt = optim.AdamW(params, lr=1e-3)
 
     def step():

@@ -81,7 +81,7 @@ def main(argv=None):
     model = CharLSTM(tok.vocab_size, args.embed, args.units)
     model(np.zeros((args.batch, 1), np.int64))  # build the layers
     model.reset_states()
-    params = model.parameters()
+    params = list(model.parameters())
     print(f"model: Embedding({tok.vocab_size}, {args.embed}) -> LSTM({args.units}) -> Dense({tok.vocab_size}); "
           f"{sum(p.numel() for p in params):,} parameters")
     opt = optim.Adam(params, lr=args.lr)

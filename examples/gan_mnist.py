@@ -52,7 +52,7 @@ import tinydl
 from tinydl import nn, optim
 from tinydl.data import DataLoader, load_mnist
 from tinydl.data.png import image_grid, plot_lines, write_png
-from tinydl.nn.losses import binary_cross_entropy_with_logits
+from tinydl.nn.functional import binary_cross_entropy_with_logits
 
 Z_DIM = 100
 

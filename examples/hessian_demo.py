@@ -19,7 +19,8 @@ import numpy as np
 
 import tinydl as td
 from tinydl import autograd
-from tinydl.nn import functional as F
+from tinydl.nn import channels_last as F  # NHWC convolutions, (in, out) dense kernels
+from tinydl.nn.functional import cross_entropy
 
 
 def data(n, seed):
@@ -49,7 +50,7 @@ def loss_fn(params, x, y):
     h = F.max_pool2d(h, 2)
     h = F.conv2d(h, w2, b2, activation="relu")
     logits = F.linear(h.reshape(h.shape[0], -1), w3, b3)
-    return F.cross_entropy(logits, y)
+    return cross_entropy(logits, y)
 
 
 def gradient(params, x, y, create_graph=False):

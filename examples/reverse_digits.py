@@ -72,7 +72,7 @@ def main(argv=None):
     test_y = test_x[:, ::-1]
     model = Reverser(L, args.dim, args.heads, args.layers)
     model(test_x[:2])
-    params = model.parameters()
+    params = list(model.parameters())
     opt = optim.Adam(params, lr=args.lr)
     print(f"reverse {L} digits; model: {args.layers} transformer blocks, dim {args.dim}, {args.heads} heads, "
           f"{sum(p.numel() for p in params):,} parameters")

@@ -62,7 +62,7 @@ def main(argv=None):
           f"validation {len(val_ids):,}")
     model = TransformerLM(tok.vocab_size, args.block, dim=args.dim, num_heads=args.heads, num_layers=args.layers,
                           dropout=args.dropout)
-    params = model.parameters()
+    params = list(model.parameters())
     print(f"model: {args.layers} layers, {args.heads} heads, dim {args.dim}, block {args.block}; "
           f"{sum(p.numel() for p in params):,} parameters")
     opt = optim.AdamW(params, lr=args.lr, weight_decay=args.weight_decay)

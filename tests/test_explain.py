@@ -13,8 +13,10 @@ def _two_blob_model(data_format="channels_last"):
     if data_format == "channels_last":
         conv = nn.Conv2D(2, 1, name="features", in_channels=2)
     else:
-        conv = nn.Conv2d(2, 2, 1, name="features")
-    conv.kernel.data[...] = np.eye(2, dtype=np.float32).reshape(1, 1, 2, 2)
+        conv = nn.Conv2d(2, 2, 1)
+        conv.name = "features"
+    weight = conv.kernel if data_format == "channels_last" else conv.weight  # (1, 1, in, out) / (out, in, 1, 1)
+    weight.data[...] = np.eye(2, dtype=np.float32).reshape(weight.shape)
     conv.bias.data[...] = 0
     head = nn.Dense(2, activation="softmax", in_features=2 * 8 * 8)
     k = np.zeros((8, 8, 2, 2), np.float32) if data_format == "channels_last" else np.zeros((2, 8, 8, 2), np.float32)

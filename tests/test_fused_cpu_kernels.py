@@ -84,7 +84,7 @@ def test_layernorm_kernel_gradcheck(lead, d, seed):
 
 
 def test_layer_module_takes_kernel_path_and_matches():
-    layer = LN.LayerNorm(8)
+    layer = td.nn.LayerNorm(8)
     x = np.random.default_rng(0).standard_normal((3, 5, 8)).astype(np.float32)
     out = layer(td.Tensor(x))
     mu, var = x.mean(-1, keepdims=True), x.var(-1, keepdims=True)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import tinydl
-from tinydl.nn.losses import binary_cross_entropy_with_logits
+from tinydl.nn.functional import binary_cross_entropy_with_logits
 
 EXAMPLE = os.path.join(os.path.dirname(__file__), os.pardir, "examples", "gan_mnist.py")
 
@@ -37,7 +37,7 @@ def test_networks_shapes_and_ranges(gan):
     assert fake.shape == (5, 784)
     assert np.all(np.abs(fake.detach().numpy()) <= 1.0)          # tanh output: the data's [-1, 1] range
     assert d(fake).shape == (5, 1)                       # one logit per image
-    assert [n for n, _ in g.named_parameters()][:2] == ["fc1.kernel", "fc1.bias"]
+    assert [n for n, _ in g.named_parameters()][:2] == ["fc1.weight", "fc1.bias"]
 
 
 def test_losses_are_the_seed_formulas():
@@ -60,7 +60,7 @@ def test_one_step_moves_both_networks_and_freezes_d_for_g(gan):
     opt_g = tinydl.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = tinydl.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
     real = tinydl.Tensor(np.random.default_rng(0).uniform(-1, 1, (8, 784)).astype(np.float32))
-    before_g, before_d = g.state_dict(), d.state_dict()
+    before_g, before_d = ({k: v.detach().numpy().copy() for k, v in m.state_dict().items()} for m in (g, d))  # a snapshot
     fake = g(tinydl.randn(8, gan.Z_DIM))
     d.zero_grad()
     d_loss = (binary_cross_entropy_with_logits(d(real), np.ones((8, 1), np.float32))

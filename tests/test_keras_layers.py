@@ -44,7 +44,7 @@ def _check(layer, *xs, weights=True):
         gradcheck(lambda x: layer(x), xs[0])
     else:
         gradcheck(lambda *t: layer(list(t)), *xs)
-    if weights and layer.parameters():
+    if weights and list(layer.parameters()):  # (a generator, as PyTorch's)
         arg = [tinydl.Tensor(x) for x in xs]
         _param_gradcheck(layer, [arg] if len(arg) > 1 else arg)
 
@@ -202,7 +202,7 @@ def test_attention_gradients(kind, with_key, causal):
                                  dtype="float64")
     xs = [_x(2, 3, 4, seed=1), _x(2, 3, 4, seed=2)] + ([_x(2, 3, 4, seed=3)] if with_key else [])
     gradcheck(lambda *t: layer(list(t), use_causal_mask=causal), *xs)
-    if layer.parameters():
+    if list(layer.parameters()):
         _param_gradcheck(layer, [[tinydl.Tensor(x) for x in xs]])
 
 

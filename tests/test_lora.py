@@ -94,7 +94,7 @@ def test_adapted_model_starts_equal_trains_only_adapters_and_merges():
     model = _toy_cnn()
     x = tinydl.Tensor(np.random.default_rng(0).random((5, 8, 8, 1)).astype(np.float32))
     base_out = model(x).detach().numpy()
-    base = {k: v.copy() for k, v in model.state_dict().items()}
+    base = {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
     adapters = apply_lora(model, rank=2)
     assert set(adapters) == {"0.kernel", "3.kernel", "4.kernel"}
     np.testing.assert_array_equal(model(x).detach().numpy(), base_out)  # B = 0: the pretrained function
@@ -198,7 +198,7 @@ def test_pytorch_batchnorm_ignores_requires_grad_as_pytorch_does():
     for p in bn.parameters():
         p.requires_grad = False
     bn(tinydl.Tensor(np.random.default_rng(0).standard_normal((8, 3)).astype(np.float32) + 5))
-    assert not np.allclose(bn.moving_mean, 0)  # train mode still updates the running mean
+    assert not np.allclose(bn.running_mean.detach().numpy(), 0)  # train mode still updates the running mean
 
 
 def test_param_groups_give_the_body_and_head_their_own_learning_rates():
@@ -212,3 +212,23 @@ def test_param_groups_give_the_body_and_head_their_own_learning_rates():
     opt.step()
     np.testing.assert_array_equal(body.kernel.detach().numpy(), b0)
     np.testing.assert_allclose(head.kernel.detach().numpy(), h0 - 0.1 * head.kernel.grad.detach().numpy(), rtol=1e-6)
+
+
+def test_pytorch_layers_get_adapters_in_their_own_layout():
+    """Linear (out, in) and Conv2d (out, in, kh, kw) weights: ΔW = B·A without the transpose."""
+    tinydl.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 3, 3), nn.ReLU(), nn.Flatten(), nn.Linear(3 * 4 * 4, 2))
+    x = tinydl.Tensor(np.random.default_rng(0).random((2, 1, 6, 6)).astype(np.float32))
+    base = model(x).detach().numpy()
+    adapters = apply_lora(model, rank=2, alpha=4)
+    assert set(adapters) == {"0.weight", "3.weight"}
+    assert adapters["3.weight"].A.shape == (2, 48) and adapters["3.weight"].B.shape == (2, 2)
+    assert adapters["0.weight"].A.shape == (2, 9) and adapters["0.weight"].B.shape == (3, 2)
+    np.testing.assert_array_equal(model(x).detach().numpy(), base)
+    a = adapters["3.weight"]
+    a.B.data[...] = np.random.default_rng(1).standard_normal(a.B.shape)
+    w = model[3].weight.detach().numpy() + 2.0 * (a.B.detach().numpy() @ a.A.detach().numpy())
+    h = tinydl.relu(model[0](x)).detach().numpy().reshape(2, -1)
+    np.testing.assert_allclose(model(x).detach().numpy(), h @ w.T + model[3].bias.detach().numpy(), rtol=1e-5, atol=1e-6)
+    assert {n for n, p in model.named_parameters() if p.requires_grad} == {
+        f"{k}_lora.{m}" for k in ("0.weight", "3.weight") for m in "AB"}

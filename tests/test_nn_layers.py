@@ -6,7 +6,7 @@ from hypothesis import assume, given, strategies as st
 import tinydl as td
 from tinydl.backends import to_host
 from tinydl import nn
-from tinydl.nn import functional as F
+from tinydl.nn import channels_last as F
 from tinydl.testing import OpSpec, gradcheck
 from tinydl.testing import strategies as tst
 
@@ -174,7 +174,7 @@ def test_conv2d_transpose_layers_both_flavours():
     torch_layer = nn.ConvTranspose2d(2, 3, 4, stride=2, padding=1, dtype="float64")
     out = torch_layer(td.Tensor(x.transpose(0, 3, 1, 2)))
     assert out.shape == (2, 3, 10, 10)  # (5-1)*2 - 2*1 + 4 = 10
-    want = conv_transpose_ref(x, torch_layer.kernel.detach().numpy(), (2, 2), (1, 1), (10, 10)) + torch_layer.bias.detach().numpy()
+    want = conv_transpose_ref(x, torch_layer.weight.detach().numpy().transpose(2, 3, 1, 0), (2, 2), (1, 1), (10, 10)) + torch_layer.bias.detach().numpy()
     np.testing.assert_allclose(out.detach().numpy(), want.transpose(0, 3, 1, 2), rtol=1e-10, atol=1e-10)
 
 
@@ -257,7 +257,7 @@ SPECS = [
     for act, ref in [("linear", lambda x, b: x + b), ("relu", lambda x, b: np.maximum(x + b, 0)),
                      ("sigmoid", lambda x, b: _sigmoid(x + b)), ("tanh", lambda x, b: np.tanh(x + b))]
 ] + [
-    OpSpec("softmax_cross_entropy", lambda z, y: nn.losses.cross_entropy(z, y, reduction="none"),
+    OpSpec("softmax_cross_entropy", lambda z, y: nn.functional.cross_entropy(z, y, reduction="none"),
            lambda z, y: np.log(np.exp(z).sum(1)) - z[np.arange(len(y)), y], _xent_inputs(),
            ["SoftmaxCrossEntropy"], wrt=[0]),
 ]
@@ -326,8 +326,9 @@ def test_batchnorm_torch_flavour_running_stats():
     bn = nn.BatchNorm2d(2)
     x = np.random.default_rng(0).standard_normal((4, 2, 3, 3)).astype(np.float32)
     bn(td.Tensor(x))
-    np.testing.assert_allclose(to_host(bn.moving_mean), 0.1 * x.mean((0, 2, 3)), rtol=1e-5)
-    np.testing.assert_allclose(to_host(bn.moving_variance), 0.9 + 0.1 * x.var((0, 2, 3), ddof=1), rtol=1e-5)
+    np.testing.assert_allclose(bn.running_mean.detach().numpy(), 0.1 * x.mean((0, 2, 3)), rtol=1e-5)
+    np.testing.assert_allclose(bn.running_var.detach().numpy(), 0.9 + 0.1 * x.var((0, 2, 3), ddof=1), rtol=1e-5)
+    assert bn.num_batches_tracked.detach().numpy() == 1 and bn.num_batches_tracked.dtype == np.int64
 
 
 def test_global_average_pooling_flatten_reshape():
@@ -376,8 +377,8 @@ def test_module_api_state_dict_and_freezing():
             return self.fc(td.relu(self.bn(self.conv(x))).reshape(x.shape[0], -1))
 
     net = Net()
-    assert [n for n, _ in net.named_parameters()] == ["conv.kernel", "conv.bias", "bn.gamma", "bn.beta",
-                                                      "fc.kernel", "fc.bias"]
+    assert [n for n, _ in net.named_parameters()] == ["conv.weight", "conv.bias", "bn.weight", "bn.bias",
+                                                      "fc.weight", "fc.bias"]
     assert len(list(net.children())) == 3
     out = net(td.Tensor(np.ones((2, 1, 6, 6), np.float32)))
     assert out.shape == (2, 3)
@@ -386,22 +387,25 @@ def test_module_api_state_dict_and_freezing():
     net.zero_grad()
     assert all(p.grad is None for p in net.parameters())
     sd = net.state_dict()
-    assert "bn.moving_mean" in sd
+    assert list(sd)[2:7] == ["bn.weight", "bn.bias", "bn.running_mean", "bn.running_var", "bn.num_batches_tracked"]
     other = Net()
     other.load_state_dict(sd)
-    np.testing.assert_array_equal(other.fc.kernel.detach().numpy(), net.fc.kernel.detach().numpy())
+    np.testing.assert_array_equal(other.fc.weight.detach().numpy(), net.fc.weight.detach().numpy())
     bad = dict(sd)
-    bad["fc.kernel"] = np.zeros((3, 3), np.float32)
-    before = other.conv.kernel.detach().numpy().copy()
+    bad["fc.weight"] = np.zeros((3, 3), np.float32)
     with td.no_grad():
-        other.conv.kernel.copy_(5)
-    with pytest.raises(ValueError, match=r"'fc.kernel' has shape \(3, 3\).*\(32, 3\)"):
+        other.conv.weight.copy_(5)
+    with pytest.raises(RuntimeError, match=r"size mismatch for fc.weight: copying a param with shape \(3, 3\) from "
+                                           r"checkpoint, the shape in current model is \(3, 32\)"):
         other.load_state_dict(bad)
-    assert (other.conv.kernel.detach().numpy() == 5).all()  # untouched on failure
-    with pytest.raises(KeyError, match="missing keys"):
+    assert (other.conv.weight.detach().numpy() == 5).all()  # untouched on failure
+    with pytest.raises(RuntimeError, match='Error\\(s\\) in loading state_dict for Net:\n\tMissing key\\(s\\) in '
+                                           'state_dict: "fc.bias". '):
         other.load_state_dict({k: v for k, v in sd.items() if k != "fc.bias"})
-    net.conv.trainable = False
-    assert not net.conv.kernel.requires_grad
+    res = other.load_state_dict({**{k: v for k, v in sd.items() if k != "fc.bias"}, "extra": sd["fc.bias"]},
+                                strict=False)
+    assert res.missing_keys == ["fc.bias"] and res.unexpected_keys == ["extra"]
+    net.conv.requires_grad_(False)
+    assert not net.conv.weight.requires_grad
     net.eval()
     assert not net.bn.training
-    del before

@@ -52,7 +52,7 @@ SPECS = [
     OpSpec("sparse_cce_logits", lambda t, z, y: L.sparse_categorical_crossentropy(y, z, from_logits=True),
            lambda t, z, y: (np.log(np.exp(z).sum(1)) - z[np.arange(len(y)), y]).mean(), _onehot_logits(),
            ["SoftmaxCrossEntropy"], wrt=[1]),
-    OpSpec("nll", lambda t, z, y: L.nll_loss(td.log_softmax(z), y, reduction="sum"),
+    OpSpec("nll", lambda t, z, y: nn.functional.nll_loss(td.log_softmax(z), y, reduction="sum"),
            lambda t, z, y: (np.log(np.exp(z).sum(1)) - z[np.arange(len(y)), y]).sum(), _onehot_logits(),
            ["LogSoftmax", "GetItem"], wrt=[1]),
 ]
@@ -76,11 +76,11 @@ def test_reductions(reduction):
 def test_cross_entropies_finite_for_huge_logits(v):
     z = td.Tensor([[v, -v, 0.0], [0.0, v, -v]], requires_grad=True)
     y = np.array([1, 0])
-    for loss in (L.sparse_categorical_crossentropy(y, z, from_logits=True), L.cross_entropy(z, y),
+    for loss in (L.sparse_categorical_crossentropy(y, z, from_logits=True), nn.functional.cross_entropy(z, y),
                  L.categorical_crossentropy(np.eye(3)[y], z, from_logits=True),
                  L.binary_crossentropy(np.ones((2, 3)), z, from_logits=True),
-                 L.sparse_categorical_crossentropy(y, nn.Softmax()(z)),        # through the kept logits
-                 L.binary_crossentropy(np.zeros((2, 3)), nn.Sigmoid()(z))):
+                 L.sparse_categorical_crossentropy(y, nn.layers.Softmax()(z)),        # through the kept logits
+                 L.binary_crossentropy(np.zeros((2, 3)), nn.layers.Sigmoid()(z))):
         assert np.isfinite(loss.item())
         z.grad = None
         loss.backward()
@@ -99,7 +99,7 @@ def test_probabilities_of_exactly_zero_and_one_are_clipped():
 
 def test_softmax_output_loss_uses_logits_exactly():
     z = np.array([[2.0, -1.0, 0.5]])
-    probs = nn.Softmax()(td.Tensor(z))
+    probs = nn.layers.Softmax()(td.Tensor(z))
     direct = L.sparse_categorical_crossentropy([2], td.Tensor(z), from_logits=True).item()
     assert L.sparse_categorical_crossentropy([2], probs).item() == pytest.approx(direct, rel=1e-12)
 

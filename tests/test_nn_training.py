@@ -47,7 +47,7 @@ def test_small_cnn_overfits_64_mnist_images(mnist_dir):
     opt = optim.Adam(model.parameters(), lr=3e-3)
     for _ in range(60):
         opt.zero_grad()
-        loss = nn.losses.cross_entropy(model(x), y)
+        loss = nn.functional.cross_entropy(model(x), y)
         loss.backward()
         opt.step()
     with td.no_grad():

@@ -139,7 +139,7 @@ def test_quantized_conv2d_is_within_the_error_bound(c, o, k, padding, seed):
     ql = q[0]
     s_x, s_w = float(ql.input_scale[0]), ql.weight_scale.astype(np.float64)
     ones = np.ones((k, k, c, 1))
-    pads = nn.functional.padding_pairs(padding, (6, 6), (k, k), (1, 1))
+    pads = nn.channels_last.padding_pairs(padding, (6, 6), (k, k), (1, 1))
     x_abs_window = reference.conv2d_forward(np.abs(x).astype(np.float64), ones, (1, 1), pads, (1, 1))
     w_abs = np.abs(conv.kernel.detach().numpy()).reshape(-1, o).sum(axis=0)
     bound = error_bound(x_abs_window, w_abs, s_x, s_w, k * k * c)

@@ -24,8 +24,7 @@ from tinydl.nn.layers import attention as A
 from tinydl.nn.layers import embedding as E
 from tinydl.nn.layers import layernorm as LN
 from tinydl.nn.layers import recurrent as R
-from tinydl.nn.layers import torch_sequence as TS
-from tinydl.nn.layers import torch_weights as TW
+from tinydl import nn as TS  # PyTorch's RNN/LSTM/GRU/Embedding/LayerNorm/MultiheadAttention (nn/modules)
 from tinydl.nn import sequence_ops as SO
 from tinydl.nn.layers import transformer as TR
 from tinydl import text
@@ -359,7 +358,7 @@ def test_lstm_torch_convention_matches_numpy_reference():
                    f"weight_hh_l{l}": rng.standard_normal((4 * hd, hd)) * 0.5,
                    f"bias_ih_l{l}": rng.standard_normal(4 * hd) * 0.5,
                    f"bias_hh_l{l}": rng.standard_normal(4 * hd) * 0.5})
-    m.load_torch_state_dict(sd)
+    m.load_state_dict(sd)
     x = rng.standard_normal((6, 2, f))  # (T, N, F): batch_first=False
     h0, c0 = rng.standard_normal((layers, 2, hd)), rng.standard_normal((layers, 2, hd))
     out, (h_n, c_n) = m(x, (h0, c0))
@@ -374,8 +373,8 @@ def test_lstm_torch_convention_matches_numpy_reference():
     np.testing.assert_allclose(h_n.detach().numpy(), np.stack(hs), atol=1e-12)
     np.testing.assert_allclose(c_n.detach().numpy(), np.stack(cs), atol=1e-12)
     # batch_first and the round trip of the PyTorch names
-    mb = TS.LSTM(f, hd, num_layers=layers, batch_first=True, dtype="float64").load_torch_state_dict(
-        m.torch_state_dict())
+    mb = TS.LSTM(f, hd, num_layers=layers, batch_first=True, dtype="float64")
+    mb.load_state_dict(m.state_dict())
     out_b, _ = mb(np.swapaxes(x, 0, 1), (h0, c0))
     np.testing.assert_allclose(out_b.detach().numpy(), np.swapaxes(inp, 0, 1), atol=1e-12)
 
@@ -401,13 +400,14 @@ def test_gru_torch_convention_matches_numpy_reference():
     hd, f = 4, 3
     sd = {"weight_ih_l0": rng.standard_normal((3 * hd, f)), "weight_hh_l0": rng.standard_normal((3 * hd, hd)),
           "bias_ih_l0": rng.standard_normal(3 * hd), "bias_hh_l0": rng.standard_normal(3 * hd)}
-    m = TS.GRU(f, hd, dtype="float64").load_torch_state_dict(sd)
+    m = TS.GRU(f, hd, dtype="float64")
+    m.load_state_dict(sd)
     x, h0 = rng.standard_normal((5, 2, f)), rng.standard_normal((1, 2, hd))
     out, h_n = m(x, h0)
     want, want_h = ref_torch_gru(x, sd["weight_ih_l0"], sd["weight_hh_l0"], sd["bias_ih_l0"], sd["bias_hh_l0"], h0[0])
     np.testing.assert_allclose(out.detach().numpy(), want, atol=1e-12)
     np.testing.assert_allclose(h_n.detach().numpy()[0], want_h, atol=1e-12)
-    back = m.torch_state_dict()
+    back = m.state_dict()
     for name in sd:
         np.testing.assert_allclose(back[name], sd[name], atol=1e-15)
 
@@ -417,7 +417,8 @@ def test_rnn_torch_convention_and_unbatched_input():
     sd = {"weight_ih_l0": rng.standard_normal((3, 2)), "weight_hh_l0": rng.standard_normal((3, 3)),
           "bias_ih_l0": rng.standard_normal(3), "bias_hh_l0": rng.standard_normal(3)}
     for nl, act in (("tanh", np.tanh), ("relu", lambda a: np.maximum(a, 0))):
-        m = TS.RNN(2, 3, nonlinearity=nl, dtype="float64").load_torch_state_dict(sd)
+        m = TS.RNN(2, 3, nonlinearity=nl, dtype="float64")
+        m.load_state_dict(sd)
         x = rng.standard_normal((4, 2))  # unbatched (T, F)
         out, h_n = m(x)
         h, want = np.zeros(3), []
@@ -426,18 +427,6 @@ def test_rnn_torch_convention_and_unbatched_input():
             want.append(h)
         assert out.shape == (4, 3) and h_n.shape == (1, 3)
         np.testing.assert_allclose(out.detach().numpy(), np.stack(want), atol=1e-12)
-
-
-def test_weight_conversion_helpers_round_trip():
-    rng = np.random.default_rng(5)
-    w_ih, w_hh, b_ih, b_hh = (rng.standard_normal(s) for s in ((9, 2), (9, 3), (9,), (9,)))
-    k, rk, b = TW.gru_weights_from_torch(w_ih, w_hh, b_ih, b_hh)
-    assert k.shape == (2, 9) and b.shape == (2, 9)
-    np.testing.assert_allclose(k[:, :3], w_ih[3:6].T)  # Keras's z block = PyTorch's second block
-    for got, want in zip(TW.gru_weights_to_torch(k, rk, b), (w_ih, w_hh, b_ih, b_hh)):
-        np.testing.assert_allclose(got, want)
-    k, rk, b = TW.lstm_weights_from_torch(rng.standard_normal((8, 2)), rng.standard_normal((8, 2)), b_ih[:8], b_hh[:8])
-    np.testing.assert_allclose(b, b_ih[:8] + b_hh[:8])
 
 
 # ============================================================ long sequences, stateful layers
@@ -588,14 +577,15 @@ def test_positional_embedding_gradients(n, t, start):
 def test_layer_normalization_gradients_and_reference(shape, torch_flavour, seed):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(shape)
-    layer = LN.LayerNorm(shape[-1], dtype="float64") if torch_flavour else \
+    layer = TS.LayerNorm(shape[-1], dtype="float64") if torch_flavour else \
         LN.LayerNormalization(axis=-1, dtype="float64")
     eps = 1e-5 if torch_flavour else 1e-3
     layer(x)
+    gamma, beta = (layer.weight, layer.bias) if torch_flavour else (layer.gamma, layer.beta)
     with td.no_grad():
-        layer.gamma.copy_(rng.standard_normal(shape[-1]))
-        layer.beta.copy_(rng.standard_normal(shape[-1]))
-    np.testing.assert_allclose(layer(x).detach().numpy(), _ln_ref(x, layer.gamma.detach().numpy(), layer.beta.detach().numpy(), eps), atol=1e-12)
+        gamma.copy_(rng.standard_normal(shape[-1]))
+        beta.copy_(rng.standard_normal(shape[-1]))
+    np.testing.assert_allclose(layer(x).detach().numpy(), _ln_ref(x, gamma.detach().numpy(), beta.detach().numpy(), eps), atol=1e-12)
     gradcheck_layer(layer, layer, x)
 
 
@@ -607,7 +597,7 @@ def test_layer_normalization_over_several_axes():
     np.testing.assert_allclose(y.mean(axis=(1, 2)), 0, atol=1e-12)
     assert layer.gamma.shape == (3, 4)
     gradcheck_layer(layer, layer, x)
-    t = LN.LayerNorm((3, 4), dtype="float64")
+    t = TS.LayerNorm((3, 4), dtype="float64")
     np.testing.assert_allclose(t(x).detach().numpy(), (x - x.mean((1, 2), keepdims=True)) /
                                np.sqrt(x.var((1, 2), keepdims=True) + 1e-5), atol=1e-12)
 
@@ -700,10 +690,10 @@ def _torch_mha_reference(q, k, v, sd, heads, keep):
 def test_torch_multihead_attention_masks_and_shapes():
     rng = np.random.default_rng(11)
     e, heads, n, l, s = 6, 2, 2, 3, 4
-    m = A.MultiheadAttention(e, heads, dtype="float64")
+    m = TS.MultiheadAttention(e, heads, dtype="float64")
     sd = {"in_proj_weight": rng.standard_normal((3 * e, e)) * 0.5, "in_proj_bias": rng.standard_normal(3 * e),
           "out_proj.weight": rng.standard_normal((e, e)) * 0.5, "out_proj.bias": rng.standard_normal(e)}
-    m.load_torch_state_dict(sd)
+    m.load_state_dict(sd)
     q, k, v = rng.standard_normal((l, n, e)), rng.standard_normal((s, n, e)), rng.standard_normal((s, n, e))
     kpm = np.array([[False, False, True, True], [False, False, False, False]])  # True = ignore
     am = np.zeros((l, s), bool)
@@ -719,7 +709,8 @@ def test_torch_multihead_attention_masks_and_shapes():
     out_f, _ = m(q, k, v, key_padding_mask=kpm, attn_mask=np.where(am, -np.inf, 0.0))
     np.testing.assert_allclose(out_f.detach().numpy(), out.detach().numpy(), atol=1e-12)
     # batch_first, need_weights=False, per-head weights, unbatched
-    mb = A.MultiheadAttention(e, heads, batch_first=True, dtype="float64").load_torch_state_dict(m.torch_state_dict())
+    mb = TS.MultiheadAttention(e, heads, batch_first=True, dtype="float64")
+    mb.load_state_dict(m.state_dict())
     ob, wb = mb(bm(q), bm(k), bm(v), key_padding_mask=kpm, attn_mask=am, need_weights=False)
     assert wb is None
     np.testing.assert_allclose(ob.detach().numpy(), bm(out.detach().numpy()), atol=1e-12)
@@ -731,7 +722,7 @@ def test_torch_multihead_attention_masks_and_shapes():
 
 def test_torch_multihead_attention_gradients():
     rng = np.random.default_rng(12)
-    m = A.MultiheadAttention(4, 2, batch_first=True, dtype="float64")
+    m = TS.MultiheadAttention(4, 2, batch_first=True, dtype="float64")
     x = rng.standard_normal((2, 3, 4))
     gradcheck_layer(m, lambda xx: m(xx, xx, xx, is_causal=True)[0], x)
 
@@ -830,7 +821,7 @@ def test_generate_with_a_window_model_and_a_stateful_model():
 # ============================================================ docstring examples
 @pytest.mark.parametrize("name", ["tinydl.nn.layers.embedding", "tinydl.nn.layers.recurrent",
                                   "tinydl.nn.layers.layernorm", "tinydl.nn.layers.attention",
-                                  "tinydl.nn.layers.transformer", "tinydl.nn.layers.torch_sequence",
+                                  "tinydl.nn.layers.transformer",
                                   "tinydl.text"])
 def test_docstring_examples(name):
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.NORMALIZE_WHITESPACE)

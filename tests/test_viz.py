@@ -69,7 +69,7 @@ def test_shared_input_is_one_node_with_an_edge_to_each_user():
 
 def test_names_from_module_from_tensor_names_and_dtypes():
     tinydl.manual_seed(0)
-    model = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 1))
+    model = nn.Sequential(nn.Dense(4, in_features=3), nn.Dense(1, in_features=4))  # Keras's kernel (in, out)
     out = model(tinydl.Tensor(np.ones((2, 3), np.float32)))
     src = draw_graph(out, module=model).source
     for name in ("0.kernel\n(3, 4) float32", "0.bias\n(4,) float32", "1.kernel\n(4, 1) float32", "1.bias\n(1,) float32"):

@@ -18,6 +18,7 @@ from .core.autograd import no_grad
 from .core.tensor import Tensor
 from .costs import human
 from .module_trace import ModuleTrace
+from .nn.module import buffer_array
 
 
 class LayerSummary:
@@ -108,7 +109,7 @@ def _count(module):
             non += p.numel()
     for m in module.modules():
         for b in m._buffers:
-            arr = getattr(m, b)
+            arr = buffer_array(getattr(m, b))  # Keras layers keep arrays, PyTorch's Tensors
             non += int(arr.size)
             nbytes += int(arr.nbytes)
     return trainable, non, nbytes

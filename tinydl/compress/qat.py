@@ -18,7 +18,8 @@ from ..core.autograd import Function
 from ..core.tensor import Tensor, as_tensor
 from ..nn import reparam
 from ..nn.layers.base import Layer
-from ..nn.module import Module, Sequential
+from ..nn.module import Module
+from ..nn.modules.container import Sequential
 from .quantize import QMAX, _chain, _quantizable
 
 __all__ = ["FakeQuantSTE", "fake_quant", "FakeQuant", "WeightFakeQuant", "prepare_qat", "strip_qat"]

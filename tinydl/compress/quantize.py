@@ -19,12 +19,13 @@ import numpy as np
 from ..backends import provider_for
 from ..core.tensor import Tensor
 from ..io import CheckpointError, load_state, save_state
-from ..nn.functional import pair, padding_pairs
+from ..nn.channels_last import pair, padding_pairs
 from ..nn.layers.base import Layer, activate
 from ..nn.layers.conv import Conv2D, Conv2DTranspose
 from ..nn.layers.core import Activation, Dense, Dropout, Flatten, Identity, ReLU, Softmax
 from ..nn.layers.pooling import AveragePooling2D, MaxPooling2D
-from ..nn.module import Sequential
+from ..nn.modules import activation as torch_act, dropout as torch_dropout, linear as torch_linear
+from ..nn.modules.container import Sequential
 
 __all__ = ["weight_scales", "quantize_weight", "QuantizedDense", "QuantizedConv2D", "quantize_model",
            "calibrate", "save_quantized", "load_quantized", "error_bound", "model_nbytes"]
@@ -145,7 +146,9 @@ class QuantizedConv2D(_Quantized):
 # ---- conversion ----------------------------------------------------------------------------------
 
 _KEPT = {MaxPooling2D: ("pool_size", "strides", "padding"), AveragePooling2D: ("pool_size", "strides", "padding"),
-         Flatten: (), Activation: ("activation",), ReLU: (), Softmax: ("axis",), Identity: ()}
+         Flatten: (), Activation: ("activation",), ReLU: (), Softmax: ("axis",), Identity: (),
+         # PyTorch's modules that compute the same on these chains (Flatten with its default dims)
+         torch_linear.Flatten: (), torch_act.ReLU: (), torch_linear.Identity: ()}
 
 
 def _chain(model):
@@ -196,9 +199,10 @@ def quantize_model(model, calibration_x, batch_size=256):
             scale = ranges[i] / QMAX if ranges.get(i, 0) > 0 else 1.0
             cls = QuantizedDense if isinstance(layer, Dense) else QuantizedConv2D
             out.append(cls.from_float(layer, scale))
-        elif isinstance(layer, (Dropout, FakeQuant)):
+        elif isinstance(layer, (Dropout, torch_dropout.Dropout, FakeQuant)):
             continue  # the identity at inference; FakeQuant's range went into the next layer's scale
-        elif type(layer) in _KEPT:
+        elif type(layer) in _KEPT and (not isinstance(layer, torch_linear.Flatten)
+                                       or (layer.start_dim, layer.end_dim) == (1, -1)):
             out.append(layer)
         else:
             raise NotImplementedError(f"quantize_model: layer '{layer.name}' ({type(layer).__name__}) is not "
@@ -227,7 +231,8 @@ def save_quantized(path, qmodel):
             for b in ("weight_int8", "weight_scale", "input_scale", "bias"):
                 arrays[f"{i}.{b}"] = getattr(layer, b)
             entry.update(layer.config())
-        elif type(layer) in _KEPT:
+        elif type(layer) in _KEPT and (not isinstance(layer, torch_linear.Flatten)
+                                       or (layer.start_dim, layer.end_dim) == (1, -1)):
             for attr in _KEPT[type(layer)]:
                 v = getattr(layer, attr)
                 entry[attr] = list(v) if isinstance(v, tuple) else v
@@ -262,7 +267,9 @@ def load_quantized(path):
                                            e["dilation_rate"], e.get("activation"), name=e["name"]))
         elif t in kept:
             kwargs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in e.items() if k not in ("type", "name")}
-            out.append(kept[t](name=e["name"], **kwargs))
+            layer = kept[t](**kwargs)
+            layer.name = e["name"]
+            out.append(layer)
         else:
             raise CheckpointError(f"{path}: unknown layer type {t!r}", path)
     q = Sequential(*out)

@@ -16,10 +16,14 @@ from ..nn.layers.core import Activation, Dense, Dropout, Flatten, Identity, Leak
 from ..nn.layers.normalization import BatchNormalization
 from ..nn.layers.pooling import AveragePooling2D, MaxPooling2D
 from ..nn import reparam
+from ..nn.modules import activation as torch_act, dropout as torch_dropout, linear as torch_linear
 
 __all__ = ["prune_filters", "count_parameters"]
 
-_PASS_THROUGH = (Activation, Dropout, Identity, LeakyReLU, ReLU, Sigmoid, Tanh, MaxPooling2D, AveragePooling2D)
+_PASS_THROUGH = (Activation, Dropout, Identity, LeakyReLU, ReLU, Sigmoid, Tanh, MaxPooling2D, AveragePooling2D,
+                 torch_act.ReLU, torch_act.LeakyReLU, torch_act.Sigmoid, torch_act.Tanh, torch_dropout.Dropout,
+                 torch_linear.Identity)
+_FLATTEN = (Flatten, torch_linear.Flatten)  # PyTorch's with its default dims (1, -1): the same reshape
 
 
 def _chain(model):
@@ -42,7 +46,7 @@ def _plan(chain, i):
     for layer in chain[i + 1:]:
         if _is_producer(layer):
             return between, layer
-        if isinstance(layer, (Flatten, BatchNormalization) + _PASS_THROUGH):
+        if isinstance(layer, _FLATTEN + (BatchNormalization,) + _PASS_THROUGH):
             between.append(layer)
         else:
             return None
@@ -66,7 +70,7 @@ def prune_filters(model, fraction, layers=None):
         if plan is None:
             continue
         between, consumer = plan
-        if isinstance(consumer, Conv2D) and any(isinstance(b, Flatten) for b in between):
+        if isinstance(consumer, Conv2D) and any(isinstance(b, _FLATTEN) for b in between):
             continue
         for m in (layer, consumer):
             if reparam.reparams(m):
@@ -81,7 +85,7 @@ def prune_filters(model, fraction, layers=None):
         for b in between:
             if isinstance(b, BatchNormalization):
                 _shrink_batchnorm(b, keep)
-        flatten = next((b for b in between if isinstance(b, Flatten)), None)
+        flatten = next((b for b in between if isinstance(b, _FLATTEN)), None)
         channels_first = isinstance(layer, Conv2D) and layer.data_format == "channels_first"
         _shrink_consumer(consumer, keep, c, flatten is not None, channels_first)
         done[layer.name] = (c, n_keep)

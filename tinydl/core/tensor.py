@@ -217,7 +217,8 @@ class Tensor(TorchMethods):
     def __array__(self, dtype=None, copy=None):
         # NumPy interop works for every tensor (also one that requires grad), 0-d included
         a = np.asarray(self._host())
-        return a if dtype is None else a.astype(dtype)
+        a = a if dtype is None else a.astype(dtype)
+        return a.copy() if copy and a is self.data else a  # np.array(t, copy=True) must not alias
 
     def item(self):
         if self.data.size != 1:

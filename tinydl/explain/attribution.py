@@ -21,6 +21,7 @@ import numpy as np
 from ..core import autograd
 from ..core.tensor import Tensor
 from ..nn.layers.attention import MultiHeadAttention
+from ..nn.modules.conv import Conv1d, Conv2d, ConvTranspose2d
 from ..nn.logits import logits_of
 
 __all__ = ["class_scores", "saliency", "smoothgrad", "grad_cam", "capture_attention", "intercept_output"]
@@ -143,7 +144,9 @@ def grad_cam(model, x, layer, target=None, data_format=None, upsample=True):
         if not found:
             raise ValueError(f"grad_cam: the model has no layer named {layer!r}")
         layer = found[0]
-    fmt = data_format or getattr(layer, "data_format", "channels_last")
+    # PyTorch's convolutions are NCHW; the Keras-semantics layers say which layout they use
+    fmt = data_format or ("channels_first" if isinstance(layer, (Conv1d, Conv2d, ConvTranspose2d))
+                          else getattr(layer, "data_format", "channels_last"))
     captured = {}
 
     def as_leaf(out):

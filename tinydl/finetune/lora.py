@@ -4,7 +4,9 @@ A weight W seen as a matrix (fan_in, fan_out) — a Dense kernel (in, units), a 
 (KH*KW*C_in, filters), an attention projection (dim, heads*key_dim) or output kernel
 (heads*value_dim, out) — gets two trainable matrices, A (r, fan_in) and B (fan_out, r), in the
 paper's orientation; the layer computes with ``W + (alpha / r) * (B @ A)^T`` (reshaped to W's
-shape). A starts like PyTorch's Linear weight (uniform ±1/sqrt(fan_in)), B at zero, so an
+shape). PyTorch's layers store W as (fan_out, fan_in...) (``Linear.weight`` (out, in),
+``Conv2d.weight`` (out, in, kh, kw)); there ``in_axes`` is 0 and ΔW = B·A is reshaped without
+the transpose. A starts like PyTorch's Linear weight (uniform ±1/sqrt(fan_in)), B at zero, so an
 adapted model starts out computing exactly what the pretrained one did. The pretrained weights
 are frozen; only A and B (and whatever you ask to keep trainable) learn.
 
@@ -14,7 +16,7 @@ are frozen; only A and B (and whatever you ask to keep trainable) learn.
 >>> model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4))
 >>> adapters = apply_lora(model, rank=2)
 >>> [name for name, p in model.named_parameters() if p.requires_grad]
-['0.kernel_lora.A', '0.kernel_lora.B', '2.kernel_lora.A', '2.kernel_lora.B']
+['0.weight_lora.A', '0.weight_lora.B', '2.weight_lora.A', '2.weight_lora.B']
 >>> x = tinydl.Tensor(np.ones((1, 8), np.float32))
 >>> before = model(x).detach().numpy(); _ = merge_lora(model); after = model(x).detach().numpy()
 >>> bool(np.allclose(before, after))
@@ -32,6 +34,9 @@ from ..nn.module import Module
 from ..nn.layers.attention import MultiHeadAttention
 from ..nn.layers.conv import Conv2D, Conv2DTranspose
 from ..nn.layers.core import Dense
+from ..nn.modules.attention import MultiheadAttention
+from ..nn.modules.conv import Conv1d, Conv2d
+from ..nn.modules.linear import Linear
 
 __all__ = ["LoRA", "lora_targets", "apply_lora", "merge_lora", "unmerge_lora", "lora_adapters",
            "save_lora", "load_lora", "remove_lora"]
@@ -40,19 +45,21 @@ TAG = "lora"
 
 
 class LoRA(Module):
-    """The adapter of one weight: ``effective(W) = W + scale * reshape((B @ A)^T)``."""
+    """The adapter of one weight: ``effective(W) = W + scale * reshape((B @ A)^T)`` for Keras's
+    layout (``in_axes`` > 0: the leading axes are the fan-in), ``W + scale * reshape(B @ A)`` for
+    PyTorch's (``in_axes`` = 0: axis 0 is the fan-out)."""
 
     def __init__(self, weight_shape, in_axes, rank, alpha=None, dtype="float32", name=None):
         super().__init__(name=name)
         shape = tuple(int(s) for s in weight_shape)
-        if not 0 < in_axes < len(shape):
+        if not 0 <= in_axes < len(shape) or len(shape) < 2:
             raise ValueError(f"LoRA: in_axes must split the weight's shape {shape}, got {in_axes}")
         if not isinstance(rank, (int, np.integer)) or rank < 1:
             raise ValueError(f"LoRA: rank must be a positive integer, got {rank!r}")
         self.weight_shape, self.in_axes, self.rank = shape, int(in_axes), int(rank)
         self.alpha = float(rank if alpha is None else alpha)
         self.scale = self.alpha / self.rank
-        self.fan_in, self.fan_out = math.prod(shape[:in_axes]), math.prod(shape[in_axes:])
+        self.fan_in, self.fan_out = _fans(shape, self.in_axes)
         bound = 1.0 / math.sqrt(self.fan_in)
         self.add_parameter("A", get_rng().uniform(-bound, bound, (self.rank, self.fan_in)).astype(dtype))
         self.add_parameter("B", np.zeros((self.fan_out, self.rank), dtype))
@@ -60,15 +67,26 @@ class LoRA(Module):
 
     def delta(self):
         """ΔW in the weight's own shape (a Tensor in the graph of A and B)."""
-        d = T.transpose(T.matmul(self.B, self.A)) * self.scale
-        return T.reshape(d, self.weight_shape)
+        d = T.matmul(self.B, self.A) * self.scale
+        return T.reshape(d if self.in_axes == 0 else T.transpose(d), self.weight_shape)
 
     def effective(self, weight):
         return weight if self.merged else weight + self.delta()
 
 
+def _fans(shape, in_axes):
+    """(fan_in, fan_out) of a weight: PyTorch's layout for in_axes 0, else Keras's."""
+    if in_axes == 0:
+        return math.prod(shape[1:]), shape[0]
+    return math.prod(shape[:in_axes]), math.prod(shape[in_axes:])
+
+
 def lora_targets(layer):
     """{weight name: in_axes} of the weights LoRA can adapt in ``layer`` (empty if none)."""
+    if isinstance(layer, (Linear, Conv1d, Conv2d)):
+        return {"weight": 0}
+    if isinstance(layer, MultiheadAttention):
+        return {"in_proj_weight": 0} if layer._qkv_same_embed_dim else {}
     if isinstance(layer, Conv2DTranspose):
         return {}
     if isinstance(layer, Dense):
@@ -102,7 +120,7 @@ def _select(model, layers):
 def apply_lora(model, rank=4, alpha=None, layers=None, weights=None, keep_trainable=()):
     """Attach adapters and freeze everything else; returns {'path.weight': LoRA}.
 
-    ``layers``: layer names/paths or layer classes to adapt (default: every Dense/Linear, Conv2D
+    ``layers``: layer names/paths or layer classes to adapt (default: every Dense/Linear, Conv2D/Conv2d
     and attention layer). ``weights``: for attention layers, which projections (default all four:
     'query_kernel', 'key_kernel', 'value_kernel', 'output_kernel'). ``keep_trainable``: names of
     layers whose own parameters stay trainable (e.g. a new classification head, which is then
@@ -226,8 +244,7 @@ def load_lora(path, model):
             raise CheckpointError(f"{path}: adapter for {key!r} of shape {tuple(entry['shape'])} does not fit "
                                   f"layer '{layer.name}' ({type(layer).__name__})", path)
         rank, in_axes = int(entry["rank"]), int(entry["in_axes"])
-        fan_in = math.prod(entry["shape"][:in_axes])
-        fan_out = math.prod(entry["shape"][in_axes:])
+        fan_in, fan_out = _fans(tuple(entry["shape"]), in_axes)
         a, b = arrays.get(f"{key}.A"), arrays.get(f"{key}.B")
         if a is None or b is None or a.shape != (rank, fan_in) or b.shape != (fan_out, rank):
             raise CheckpointError(f"{path}: adapter {key!r} arrays are missing or have the wrong shapes", path)

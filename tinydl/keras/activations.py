@@ -8,7 +8,7 @@
 """
 from ..core import functional as T
 from ..nn import activations as _A
-from ..nn import functional as _F
+from ..nn import channels_last as _F
 from ..nn.logits import remember_logits
 
 swish, silu, elu, selu, softplus, softsign = _A.swish, _A.silu, _A.elu, _A.selu, _A.softplus, _A.softsign

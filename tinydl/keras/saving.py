@@ -19,7 +19,7 @@ class WeightsMixin:
 
     @property
     def weights(self):
-        return self.parameters()
+        return list(self.parameters())
 
     @property
     def trainable_weights(self):

@@ -154,7 +154,7 @@ class Trainer:
                                if not self._compiled else f"{self.name}.{what}: compile() was called without a loss")
 
     def _bind_optimizer(self):
-        params = self.parameters()
+        params = list(self.parameters())
         if len(params) == self._bound_count:
             return
         if isinstance(self.optimizer, kopt.Optimizer):

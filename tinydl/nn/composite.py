@@ -8,7 +8,7 @@ does. Layout as the kernels: NHWC images, (KH, KW, C_in, C_out) kernels, padding
 ((top, bottom), (left, right)).
 
 >>> import numpy as np, tinydl
->>> from tinydl.nn import composite, functional as F
+>>> from tinydl.nn import composite, channels_last as F
 >>> x = tinydl.Tensor(np.arange(16.0).reshape(1, 4, 4, 1))
 >>> w = tinydl.Tensor(np.ones((2, 2, 1, 1)))
 >>> np.array_equal(composite.conv2d(x, w, (1, 1), ((0, 0), (0, 0)), (1, 1)).detach().numpy(), F.conv2d(x, w).detach().numpy())

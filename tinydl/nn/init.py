@@ -104,3 +104,9 @@ def get(identifier):
             or isinstance(identifier, dict):
         return initializers.resolve(identifier)
     raise ValueError(f"unknown initializer {identifier!r}; known: {sorted(set(_BY_NAME) | set(initializers.NAMES))}")
+
+
+# PyTorch's in-place initializers (``nn.init.kaiming_uniform_`` ...), beside Keras's names above.
+from .torch_init import (calculate_gain, uniform_, normal_, trunc_normal_, constant_, ones_, zeros_,  # noqa: E402,F401
+                         eye_, xavier_uniform_, xavier_normal_, kaiming_uniform_, kaiming_normal_, orthogonal_,
+                         _calculate_fan_in_and_fan_out)

@@ -1,10 +1,9 @@
-"""Losses, as functions of Tensors, in both conventions.
+"""Keras's losses, as functions of Tensors (PyTorch's are ``tinydl.nn.loss_functions``, exported
+by ``tinydl.nn.functional``).
 
 Keras order ``loss(y_true, y_pred)`` (per-sample losses averaged over the last axis, then
 ``reduction`` over the batch): mean_squared_error, mean_absolute_error, binary_crossentropy,
 categorical_crossentropy, sparse_categorical_crossentropy.
-PyTorch order ``loss(input, target)``: mse_loss, l1_loss, binary_cross_entropy,
-binary_cross_entropy_with_logits, cross_entropy, nll_loss.
 
 Stability: probabilities are clipped to [1e-7, 1 - 1e-7] before the log (Keras's epsilon); the
 from-logits forms never exponentiate a large positive number, so logits of +-1e4 give finite
@@ -153,62 +152,3 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, reduction
         picked = y_pred[y_pred.xp.arange(len(labels)), labels]
         per = -T.log(T.clip(picked, EPSILON, 1 - EPSILON))
     return _reduce(per, reduction, "sparse_categorical_crossentropy")
-
-
-# ---- PyTorch's names and argument order: loss(input, target) --------------------------------
-def mse_loss(input, target, reduction="mean"):
-    input = as_tensor(input)
-    target, input = _float_pair(target, input, "mse_loss")
-    d = input - target
-    return _reduce(d * d, reduction, "mse_loss")
-
-
-def l1_loss(input, target, reduction="mean"):
-    target, input = _float_pair(target, as_tensor(input), "l1_loss")
-    return _reduce(T.abs(input - target), reduction, "l1_loss")
-
-
-def binary_cross_entropy(input, target, reduction="mean"):
-    """BCE from probabilities (PyTorch clamps log at -100; tinydl clips p to [1e-7, 1-1e-7])."""
-    target, input = _float_pair(target, as_tensor(input), "binary_cross_entropy")
-    p = T.clip(input, EPSILON, 1 - EPSILON)
-    return _reduce(-(target * T.log(p) + (1 - target) * T.log(1 - p)), reduction, "binary_cross_entropy")
-
-
-def binary_cross_entropy_with_logits(input, target, reduction="mean"):
-    target, input = _float_pair(target, as_tensor(input), "binary_cross_entropy_with_logits")
-    return _reduce(_sigmoid_bce_with_logits(input, target), reduction, "binary_cross_entropy_with_logits")
-
-
-def cross_entropy(input, target, reduction="mean"):
-    """Softmax cross-entropy from logits (N, K) and integer targets (N,), PyTorch's order."""
-    input = as_tensor(input)
-    labels = _labels(target, input, "cross_entropy")
-    return _reduce(ops.SoftmaxCrossEntropy.apply(input, Tensor._wrap(labels)), reduction, "cross_entropy")
-
-
-def nll_loss(input, target, reduction="mean"):
-    """Negative log-likelihood of log-probabilities (N, K) at integer targets (N,)."""
-    input = as_tensor(input)
-    labels = _labels(target, input, "nll_loss")
-    return _reduce(-input[input.xp.arange(len(labels)), labels], reduction, "nll_loss")
-
-
-class _LossModule:
-    """Callable loss objects (PyTorch style): ``criterion = nn.CrossEntropyLoss(); criterion(logits, y)``."""
-
-    fn = None
-
-    def __init__(self, reduction="mean"):
-        self.reduction = reduction
-
-    def __call__(self, input, target):
-        return type(self).fn(input, target, reduction=self.reduction)
-
-
-class MSELoss(_LossModule): fn = staticmethod(mse_loss)
-class L1Loss(_LossModule): fn = staticmethod(l1_loss)
-class BCELoss(_LossModule): fn = staticmethod(binary_cross_entropy)
-class BCEWithLogitsLoss(_LossModule): fn = staticmethod(binary_cross_entropy_with_logits)
-class CrossEntropyLoss(_LossModule): fn = staticmethod(cross_entropy)
-class NLLLoss(_LossModule): fn = staticmethod(nll_loss)

@@ -162,7 +162,7 @@ def float_dtype(who, value, arg="dtype"):
 
 def activation(who, value, arg="activation"):
     """A known activation name, a callable or None (the lookup raises for unknown names)."""
-    from .functional import get_activation
+    from .channels_last import get_activation
     try:
         get_activation(value)
     except (ValueError, TypeError) as exc:

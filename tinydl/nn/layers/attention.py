@@ -20,18 +20,15 @@ Multi-head attention: ``MultiHeadAttention`` is Keras's layer (``num_heads, key_
 dropout, use_bias, output_shape``; ``call(query, value, key=None, attention_mask=None,
 return_attention_scores=False, use_causal_mask=False)``), storing Keras's weight shapes:
 query/key kernels (dim, heads, key_dim), value kernel (dim, heads, value_dim), output kernel
-(heads, value_dim, out_dim). ``MultiheadAttention`` is PyTorch's (``embed_dim, num_heads,
-dropout=0.0, bias=True, kdim=None, vdim=None, batch_first=False``; ``forward(query, key, value,
-key_padding_mask=None, need_weights=True, attn_mask=None, average_attn_weights=True,
-is_causal=False)`` -> ``(out, weights)``), the same layer with PyTorch's shapes, masks and
-initialisation; ``load_torch_state_dict`` reads ``in_proj_weight``/``out_proj.weight`` etc.
+(heads, value_dim, out_dim). PyTorch's ``nn.MultiheadAttention`` (``nn/modules/attention.py``)
+uses ``attention`` below with its own weights and masks.
 
 >>> import numpy as np, tinydl
 >>> from tinydl.nn.layers.attention import scaled_dot_product_attention
 >>> q = tinydl.zeros(1, 3, 3)                           # equal scores: uniform weights
 >>> k = v = tinydl.Tensor(np.eye(3, dtype=np.float32)[None])
 >>> out = scaled_dot_product_attention(q, k, v, causal=True)
->>> [round(float(a), 3) for a in out.detach().numpy()[0, :, 0]]  # query i averages keys 0..i
+>>> [round(float(a), 3) for a in out.numpy()[0, :, 0]]  # query i averages keys 0..i
 [1.0, 0.5, 0.333]
 """
 import math
@@ -41,7 +38,7 @@ import numpy as np
 from ...core import functional as T
 from ...core.random import get_rng
 from ...core.tensor import Tensor, as_tensor
-from .. import functional as F
+from .. import channels_last as F
 from ..sequence_ops import MaskedSoftmax
 from .. import validation as V
 from .base import Layer, get_keras_mask
@@ -239,116 +236,3 @@ class MultiHeadAttention(Layer):
             y = y + self.output_bias
         y = T.reshape(y, (b, t, self.output_dim))
         return (y, w) if return_weights else y
-
-
-class MultiheadAttention(MultiHeadAttention):
-    """PyTorch's ``nn.MultiheadAttention(embed_dim, num_heads, dropout=0.0, bias=True, kdim=None,
-    vdim=None, batch_first=False)``.
-
-    ``forward(query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
-    average_attn_weights=True, is_causal=False)`` -> ``(attn_output, attn_weights)``; inputs
-    (L, N, E) or (N, L, E) with ``batch_first``, or unbatched (L, E). Boolean masks follow
-    PyTorch: True = NOT allowed to attend; float masks are added to the scores.
-    ``key_padding_mask`` is (N, S); ``attn_mask`` (L, S) or (N*num_heads, L, S).
-    Initialisation as PyTorch: xavier-uniform projections, PyTorch's Linear default for the
-    output projection, zero biases.
-    """
-
-    def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False, add_zero_attn=False,
-                 kdim=None, vdim=None, batch_first=False, **kwargs):
-        if add_bias_kv or add_zero_attn:
-            raise NotImplementedError("MultiheadAttention: add_bias_kv and add_zero_attn are not implemented")
-        V.positive_int("MultiheadAttention", "embed_dim", embed_dim)
-        V.positive_int("MultiheadAttention", "num_heads", num_heads)
-        if embed_dim % num_heads:
-            raise ValueError(f"MultiheadAttention: embed_dim {embed_dim} is not divisible by num_heads {num_heads}")
-        super().__init__(num_heads, embed_dim // num_heads, dropout=dropout, use_bias=bias, output_shape=embed_dim,
-                         **kwargs)
-        self.embed_dim, self.batch_first = embed_dim, batch_first
-        self.kdim, self.vdim = kdim or embed_dim, vdim or embed_dim
-        self.build_from_dims(embed_dim, self.vdim, self.kdim)
-        self.built = True
-
-    def _initializers(self, qd, kd, vd, out):
-        e = self.embed_dim
-        same = qd == kd == vd == e
-        proj = [_fan_glorot(e, 3 * e) if same else _fan_glorot(d, e) for d in (qd, kd, vd)]
-        bound = 1 / math.sqrt(e)
-        return proj + [lambda shape, dtype: get_rng().uniform(-bound, bound, shape).astype(dtype)]
-
-    def forward(self, query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
-                average_attn_weights=True, is_causal=False):
-        query, key, value = as_tensor(query), as_tensor(key), as_tensor(value)
-        unbatched = query.ndim == 2
-        if unbatched:
-            query, key, value = (T.unsqueeze(x, 0) for x in (query, key, value))
-            if key_padding_mask is not None:
-                key_padding_mask = _mask_array(key_padding_mask)[None]
-        elif not self.batch_first:
-            query, key, value = (T.transpose(x, (1, 0, 2)) for x in (query, key, value))
-        self._check(query, value, key)
-        n, h = query.shape[0], self.num_heads
-        keep, bias = None, None
-
-        def add(m, reshape):
-            nonlocal keep, bias
-            arr = _mask_array(m)
-            if arr.dtype == bool:
-                k = reshape(~arr)
-                keep = k if keep is None else keep & k
-            else:
-                bb = reshape(arr.astype(query.dtype))
-                bias = bb if bias is None else bias + bb
-
-        if key_padding_mask is not None:
-            add(key_padding_mask, lambda a: a[:, None, None, :])  # (N, 1, 1, S)
-        if attn_mask is not None:
-            am = _mask_array(attn_mask)
-            add(am, lambda a: a if a.ndim == 2 else a.reshape(n, h, a.shape[-2], a.shape[-1]))
-        out, w = self._attend(query, key, value, keep, bias, is_causal, None, True)
-        if unbatched:
-            out = T.squeeze(out, 0)
-        elif not self.batch_first:
-            out = T.transpose(out, (1, 0, 2))
-        if not need_weights:
-            return out, None
-        if average_attn_weights:
-            w = T.mean(w, axis=1)
-        if unbatched:
-            w = T.squeeze(w, 0)
-        return out, w
-
-    # ---- PyTorch's parameter names
-    def torch_state_dict(self):
-        """``in_proj_weight`` (3E, E) (or q/k/v_proj_weight when kdim/vdim differ), ``in_proj_bias``,
-        ``out_proj.weight``, ``out_proj.bias`` as numpy arrays."""
-        e = self.embed_dim
-        w = [getattr(self, f"{n}_kernel").detach().numpy().reshape(-1, e).T for n in ("query", "key", "value")]
-        out = {}
-        if self.kdim == self.vdim == e:
-            out["in_proj_weight"] = np.concatenate(w, axis=0)
-        else:
-            out.update({f"{n}_proj_weight": a for n, a in zip("qkv", w)})
-        if self.use_bias:
-            out["in_proj_bias"] = np.concatenate([getattr(self, f"{n}_bias").detach().numpy().reshape(-1)
-                                                  for n in ("query", "key", "value")])
-        out["out_proj.weight"] = self.output_kernel.detach().numpy().reshape(-1, e).T.copy()
-        if self.use_bias:
-            out["out_proj.bias"] = self.output_bias.detach().numpy().copy()
-        return out
-
-    def load_torch_state_dict(self, state):
-        e, h, hd = self.embed_dim, self.num_heads, self.key_dim
-        get = lambda k: np.asarray(state[k].detach().cpu().detach().numpy() if hasattr(state[k], "detach") else state[k])
-        if "in_proj_weight" in state:
-            ws = np.split(get("in_proj_weight"), 3, axis=0)
-        else:
-            ws = [get(f"{n}_proj_weight") for n in "qkv"]
-        for name, wt in zip(("query", "key", "value"), ws):
-            getattr(self, f"{name}_kernel").data[...] = wt.T.reshape(-1, h, hd)
-        if self.use_bias:
-            for name, bb in zip(("query", "key", "value"), np.split(get("in_proj_bias"), 3)):
-                getattr(self, f"{name}_bias").data[...] = bb.reshape(h, hd)
-            self.output_bias.data[...] = get("out_proj.bias")
-        self.output_kernel.data[...] = get("out_proj.weight").T.reshape(h, hd, e)
-        return self

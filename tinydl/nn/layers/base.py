@@ -17,7 +17,7 @@ from ...backends import get_array_module, to_host
 
 from ...core.tensor import Tensor
 from ..module import Module, Parameter
-from .. import functional as F
+from .. import channels_last as F
 from .. import init, regularizers, validation
 from .masking import get_keras_mask, set_keras_mask  # noqa: F401  (re-exported)
 from ..logits import remember_logits

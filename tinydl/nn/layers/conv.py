@@ -1,7 +1,7 @@
 """Convolution layers. One channels-last implementation; channels-first input is transposed
 around it. The kernel is always stored in Keras's layout (KH, KW, C_in, C_out)."""
 from ...core import functional as T
-from .. import functional as F
+from .. import channels_last as F
 from .. import validation as V
 from .base import Layer, activate
 
@@ -88,19 +88,6 @@ class Conv2D(Layer):
         return F._from_nhwc(y, self.data_format)
 
 
-class Conv2d(Conv2D):
-    """PyTorch's ``nn.Conv2d(in_channels, out_channels, kernel_size, stride=1, padding=0,
-    dilation=1, bias=True)`` on NCHW input (``data_format='channels_last'`` for NHWC)."""
-
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, bias=True,
-                 data_format="channels_first", **kwargs):
-        V.positive_int("Conv2d", "in_channels", in_channels)
-        V.positive_int("Conv2d", "out_channels", out_channels)
-        kwargs.setdefault("kernel_initializer", "torch_default")
-        super().__init__(out_channels, kernel_size, strides=stride, padding=padding, dilation_rate=dilation,
-                         use_bias=bias, data_format=data_format, in_channels=in_channels, **kwargs)
-
-
 class Conv2DTranspose(Conv2D):
     """``Conv2DTranspose(filters, kernel_size, strides=1, padding='valid', output_padding=None, ...)``;
     kernel (KH, KW, filters, C_in) as Keras. 'valid': out = (in-1)*s + k; 'same': out = in*s."""
@@ -136,17 +123,3 @@ class Conv2DTranspose(Conv2D):
         y = F.conv2d_transpose(xh, self.kernel, None, self.strides, self.padding, self.output_padding,
                                self.dilation_rate, name=self.name)
         return F._from_nhwc(activate(y, self.activation, self.bias), self.data_format)
-
-
-class ConvTranspose2d(Conv2DTranspose):
-    """PyTorch's ``nn.ConvTranspose2d(in_channels, out_channels, kernel_size, stride=1, padding=0,
-    output_padding=0, bias=True)`` on NCHW input."""
-
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
-                 bias=True, dilation=1, data_format="channels_first", **kwargs):
-        V.positive_int("ConvTranspose2d", "in_channels", in_channels)
-        V.positive_int("ConvTranspose2d", "out_channels", out_channels)
-        kwargs.setdefault("kernel_initializer", "torch_default")
-        super().__init__(out_channels, kernel_size, strides=stride, padding=padding,
-                         output_padding=output_padding, use_bias=bias, dilation_rate=dilation,
-                         data_format=data_format, in_channels=in_channels, **kwargs)

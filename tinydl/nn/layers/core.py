@@ -2,7 +2,7 @@
 import numpy as np
 
 from ...core import functional as T
-from .. import functional as F
+from .. import channels_last as F
 from .. import validation as V
 from ..logits import remember_logits
 from .base import Layer, activate
@@ -62,17 +62,6 @@ class Dense(Layer):
             raise ValueError(f"{self.name} (Dense): expected input with last dimension {self.in_features} "
                              f"(shape (batch, {self.in_features})), got shape {tuple(x.shape)}")
         return activate(T.matmul(x, self.kernel), self.activation, self.bias)
-
-
-class Linear(Dense):
-    """PyTorch's ``nn.Linear(in_features, out_features, bias=True)``: a Dense layer with PyTorch's
-    default initialisation. Its ``kernel`` is (in, out), the transpose of PyTorch's ``weight``."""
-
-    def __init__(self, in_features, out_features, bias=True, **kwargs):
-        V.positive_int("Linear", "in_features", in_features)
-        V.positive_int("Linear", "out_features", out_features)
-        kwargs.setdefault("kernel_initializer", "torch_default")
-        super().__init__(out_features, use_bias=bias, in_features=in_features, **kwargs)
 
 
 class Flatten(Layer):

@@ -2,9 +2,8 @@
 
 ``KerasEmbedding(input_dim, output_dim)`` (Keras's arguments; ``tinydl.keras.layers.Embedding``)
 maps integer ids of any shape ``(...)`` to ``(..., output_dim)``; ``tinydl.nn.Embedding``
-(``torch_sequence.Embedding``) is the same layer with PyTorch's argument names, ``padding_idx``
-and initialisation (N(0, 1)). The table is ``embeddings``, shaped (input_dim, output_dim) in
-both flavours, as Keras and PyTorch store it.
+(``nn/modules/sparse.py``) is PyTorch's, on the same lookup op. The table is ``embeddings``,
+shaped (input_dim, output_dim), as Keras stores it.
 
 The lookup is one op, ``nn.sequence_ops.EmbeddingLookup``: forward gathers rows, backward
 scatter-adds the incoming gradient into the rows that were used, so an id that appears several

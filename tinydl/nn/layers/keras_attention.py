@@ -9,7 +9,7 @@ import numpy as np
 from ...core import functional as T
 from ...backends import to_host
 from ...core.tensor import Tensor
-from .. import functional as F
+from .. import channels_last as F
 from .. import validation as V
 from .base import Layer
 from .keras_util import add_keras_weight

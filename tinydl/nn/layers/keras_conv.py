@@ -7,7 +7,7 @@ each term is a core op, so its gradient needs no code of its own; output channel
 ``c * depth_multiplier + m`` comes from input channel ``c`` (Keras's order).
 """
 from ...core import functional as T
-from .. import functional as F
+from .. import channels_last as F
 from .. import validation as V
 from .base import Layer, activate
 from .keras_util import (add_keras_weight, check_rank, conv_output_length, int_tuple, layout, to_channels_last,

@@ -4,7 +4,7 @@ With a ``mask`` (batch, steps) GlobalAveragePooling1D averages only the unmasked
 """
 from ...core import functional as T
 from ...core.tensor import Tensor
-from .. import functional as F
+from .. import channels_last as F
 from .. import validation as V
 from .base import Layer
 from .keras_util import check_rank, int_tuple, layout

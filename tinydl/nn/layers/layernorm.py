@@ -1,4 +1,5 @@
-"""Layer normalization: ``LayerNormalization`` (Keras) and ``LayerNorm`` (PyTorch).
+"""Layer normalization: Keras's ``LayerNormalization`` and the functional forms that PyTorch's
+``nn.LayerNorm`` (``tinydl.nn.modules.normalization``) uses.
 
 Each example is normalized over the feature axes (the last axis by default):
 ``y = (x - mean) / sqrt(var + epsilon) * gamma + beta``, with the biased variance as both
@@ -6,13 +7,11 @@ frameworks use. One op, ``nn.sequence_ops.LayerNormOp``, with a hand-written bac
 last axis the kernel provider runs it (fused Numba kernels on the CPU).
 
 Keras: ``LayerNormalization(axis=-1, epsilon=1e-3, center=True, scale=True)``.
-PyTorch: ``LayerNorm(normalized_shape, eps=1e-5, elementwise_affine=True, bias=True)``,
-normalizing over the trailing ``len(normalized_shape)`` axes. Both store ``gamma`` and
-``beta`` (PyTorch's ``weight`` and ``bias`` are aliases of them).
+``layer_norm(input, normalized_shape, weight, bias, eps)`` is PyTorch's ``F.layer_norm``.
 
 >>> import numpy as np, tinydl
->>> from tinydl.nn.layers.layernorm import LayerNorm
->>> y = LayerNorm(4)(np.array([[1.0, 2.0, 3.0, 4.0]], np.float32))
+>>> from tinydl.nn.layers.layernorm import LayerNormalization
+>>> y = LayerNormalization(epsilon=1e-5)(np.array([[1.0, 2.0, 3.0, 4.0]], np.float32))
 >>> [round(float(v), 3) for v in y.detach().numpy()[0]]
 [-1.342, -0.447, 0.447, 1.342]
 """
@@ -105,31 +104,3 @@ class LayerNormalization(Layer):
             raise ValueError(f"{self.name} (LayerNormalization): built for inputs whose axes {self.axes} "
                              f"have sizes {self.param_shape}, got shape {tuple(x.shape)}")
         return normalize(x, self.axes, self.gamma, self.beta, self.epsilon)
-
-
-class LayerNorm(LayerNormalization):
-    """PyTorch's ``LayerNorm(normalized_shape, eps=1e-5, elementwise_affine=True, bias=True)``."""
-
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, **kwargs):
-        shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
-        if not shape or not all(V._is_int(n) and n >= 1 for n in shape):
-            raise ValueError(f"LayerNorm: normalized_shape must be a positive integer or a non-empty tuple of "
-                             f"them, got {normalized_shape!r}")
-        V.real("LayerNorm", "eps", eps, 0, low_open=True)
-        object.__setattr__(self, "normalized_shape", shape)
-        super().__init__(axis=list(range(-len(shape), 0)), epsilon=eps, scale=elementwise_affine,
-                         center=elementwise_affine and bias, **kwargs)
-
-    def build(self, input_shape):
-        super().build(input_shape)
-        if self.param_shape != self.normalized_shape:
-            raise ValueError(f"{self.name} (LayerNorm): normalized_shape {self.normalized_shape} does not match "
-                             f"the trailing dimensions of the input shape {tuple(input_shape)}")
-
-    @property
-    def weight(self):
-        return self.gamma
-
-    @property
-    def bias(self):
-        return self.beta

@@ -94,22 +94,3 @@ class BatchNormalization(Layer):
         if self.beta is not None:
             y = y + T.reshape(self.beta, shape)
         return y
-
-
-class BatchNorm2d(BatchNormalization):
-    """PyTorch's ``nn.BatchNorm2d(num_features, eps=1e-5, momentum=0.1)`` on NCHW input
-    (PyTorch's momentum is the weight of the new statistic; its running variance is unbiased)."""
-
-    unbiased_running_var = True
-
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, axis=1, **kwargs):
-        who = type(self).__name__
-        V.positive_int(who, "num_features", num_features)
-        V.real(who, "eps", eps, 0, low_open=True)
-        V.real(who, "momentum", momentum, 0, 1)
-        super().__init__(axis=axis, momentum=1 - momentum, epsilon=eps, center=affine, scale=affine,
-                         num_features=num_features, **kwargs)
-
-
-class BatchNorm1d(BatchNorm2d):
-    """PyTorch's ``nn.BatchNorm1d(num_features)`` on (N, C) input."""

@@ -1,6 +1,6 @@
 """Pooling layers (channels-last by default, as Keras; the PyTorch names default to NCHW)."""
 from ...core import functional as T
-from .. import functional as F
+from .. import channels_last as F
 from .. import validation as V
 from .base import Layer
 
@@ -31,22 +31,6 @@ class MaxPooling2D(_Pool2D):
 class AveragePooling2D(_Pool2D):
     """Average pooling; with padding='same' the padded positions are not counted."""
     fn = staticmethod(F.avg_pool2d)
-
-
-class MaxPool2d(MaxPooling2D):
-    """PyTorch's ``nn.MaxPool2d(kernel_size, stride=None, padding=0)`` on NCHW input.
-    (PyTorch pads max pooling with -inf, as tinydl does.)"""
-
-    def __init__(self, kernel_size, stride=None, padding=0, data_format="channels_first", **kwargs):
-        super().__init__(kernel_size, stride, padding, data_format, **kwargs)
-
-
-class AvgPool2d(AveragePooling2D):
-    """PyTorch's ``nn.AvgPool2d(kernel_size, stride=None, padding=0)`` on NCHW input; padded
-    zeros are excluded from the count (PyTorch's ``count_include_pad=False``)."""
-
-    def __init__(self, kernel_size, stride=None, padding=0, data_format="channels_first", **kwargs):
-        super().__init__(kernel_size, stride, padding, data_format, **kwargs)
 
 
 class GlobalAveragePooling2D(Layer):

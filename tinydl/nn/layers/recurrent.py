@@ -1,6 +1,6 @@
 """The recurrent layers with Keras's arguments and semantics: ``SimpleRNN``, ``KerasLSTM``,
 ``KerasGRU`` (``tinydl.keras.layers`` exports them as ``SimpleRNN``, ``LSTM``, ``GRU``; the
-PyTorch-named ``tinydl.nn.LSTM``/``GRU``/``RNN`` in ``torch_sequence.py`` stack them).
+PyTorch-named ``tinydl.nn.LSTM``/``GRU``/``RNN`` in ``nn/modules/rnn.py`` run the same scans).
 
 They take batch-major input (N, T, F) (or (T, N, F) with ``time_major=True``).
 
@@ -37,7 +37,7 @@ columns grouped by gate.
   composed path.
 * SimpleRNN: ``h_t = act(x W + b + h_{t-1} U)``.
 
-The conversions to and from PyTorch's layouts are in ``torch_weights.py``.
+PyTorch's ``nn.LSTM``/``GRU``/``RNN`` (``nn/modules/rnn.py``) keep their own weights and transpose them into these scans' layout per call.
 
 Stateful layers and truncated BPTT
 ----------------------------------
@@ -59,7 +59,7 @@ from ...backends.activations import KERNEL_ACTIVATIONS
 from ...core import functional as T
 from ...core.random import get_rng
 from ...core.tensor import Tensor, as_tensor
-from .. import functional as F
+from .. import channels_last as F
 from .. import init as initializers
 from ..sequence_ops import RNNScan, LSTMScan, GRUScan
 from .. import validation as V

@@ -24,7 +24,7 @@ blocks, a final LayerNorm and a linear head; ``forward(ids (N, T)) -> logits (N,
 from ...core import functional as T
 from ...core.random import get_rng
 from ...core.tensor import Tensor, as_tensor
-from .. import functional as F
+from .. import channels_last as F
 from .. import validation as V
 from .attention import MultiHeadAttention
 from .base import Layer

@@ -5,6 +5,7 @@ import numpy as np
 
 from ... import distributed as dist
 from ...core.tensor import Tensor
+from ..module import buffer_array
 
 
 def named_state(module):
@@ -14,7 +15,7 @@ def named_state(module):
         for pname, p in m._parameters.items():
             out.append((f"{mname}.{pname}" if mname else pname, p.data, True))
         for bname in m._buffers:
-            out.append((f"{mname}.{bname}" if mname else bname, getattr(m, bname), False))
+            out.append((f"{mname}.{bname}" if mname else bname, buffer_array(getattr(m, bname)), False))
     return out
 
 

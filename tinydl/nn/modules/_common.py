@@ -1,0 +1,52 @@
+"""Helpers shared by the PyTorch-named modules: parameter creation and argument checks."""
+import numpy as np
+
+from ...core.tensor import Tensor
+from ..module import Parameter, _device_name, _float_dtype
+
+
+def factory_dtype(dtype):
+    if dtype is None:
+        try:
+            from ...core import dtypes
+            default = getattr(dtypes, "get_default_dtype", None)
+            dt = _float_dtype(default()) if default else None
+        except Exception:  # noqa: BLE001 - no default-dtype support yet: PyTorch's float32
+            dt = None
+        return dt or np.dtype(np.float32)
+    dt = _float_dtype(dtype)
+    if dt is None or dt.kind != "f":
+        raise TypeError(f"expected a floating point dtype, got {dtype!r}")
+    return dt
+
+
+def new_parameter(shape, dtype=None, device=None, fill=0.0):
+    """A Parameter of ``shape`` (filled with ``fill``; ``reset_parameters`` draws the real values)."""
+    p = Parameter(np.full(tuple(int(s) for s in shape), fill, dtype=factory_dtype(dtype)))
+    if device is not None and _device_name(device) == "gpu":
+        p.data = Tensor(p.data, device="gpu").data
+    return p
+
+
+def new_buffer(array, device=None):
+    t = Tensor(array)
+    if device is not None and _device_name(device) == "gpu":
+        t = Tensor(t.data, device="gpu")
+    return t
+
+
+def positive_int(who, arg, value, allow_zero=False):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < (0 if allow_zero else 1):
+        raise ValueError(f"{who}: {arg} must be a {'non-negative' if allow_zero else 'positive'} integer, "
+                         f"got {value!r}")
+    return int(value)
+
+
+def probability(who, arg, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not 0 <= value <= 1:
+        raise ValueError(f"{who}: {arg} probability has to be between 0 and 1, but got {value!r}")
+    return float(value)
+
+
+def ntuple(value, n):
+    return (int(value),) * n if isinstance(value, (int, np.integer)) else tuple(int(v) for v in value)
