@@ -103,7 +103,7 @@ def test_mismatched_architecture_fails_on_every_rank(kind):
     assert rc != 0, out
     for r in range(2):
         assert f"rank {r} error: DistributedDataParallel: the model on rank 1 differs from the model on rank 0" in out, out
-    assert ("'0.kernel' has shape (4, 8)" if kind == "shape" else "'3.kernel' is missing on rank 0") in out
+    assert ("'0.weight' has shape (8, 4)" if kind == "shape" else "'3.weight' is missing on rank 0") in out
 
 
 def test_a_killed_rank_stops_the_other_within_the_timeout():
