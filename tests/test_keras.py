@@ -565,8 +565,9 @@ def test_model_checkpoint_and_load_weights(tmp_path):
     model = _mlp()
     model.compile("adam", "sparse_categorical_crossentropy")
     script = _Script([3.0, 2.0, 2.5, 1.0])
-    every = callbacks.ModelCheckpoint(str(tmp_path / "w-{epoch:02d}.npz"))
-    best = callbacks.ModelCheckpoint(str(tmp_path / "best.npz"), monitor="score", save_best_only=True)
+    every = callbacks.ModelCheckpoint(str(tmp_path / "w-{epoch:02d}.npz"), save_weights_only=True)
+    best = callbacks.ModelCheckpoint(str(tmp_path / "best.npz"), monitor="score", save_best_only=True,
+                                     save_weights_only=True)
     seen = []
     spy = callbacks.LambdaCallback(on_epoch_end=lambda e, logs: seen.append(os.path.getmtime(tmp_path / "best.npz")))
     model.fit(x, y, epochs=4, verbose=0, callbacks=[script, every, best, spy])
@@ -578,8 +579,8 @@ def test_model_checkpoint_and_load_weights(tmp_path):
     fresh.load_weights(tmp_path / "best.npz")
     for w, ref in zip(fresh.get_weights(), script.weights[3]):
         np.testing.assert_array_equal(w, ref)
-    # a full checkpoint (weights + optimizer) with save_weights_only=False
-    full = callbacks.ModelCheckpoint(str(tmp_path / "ckpt.npz"), save_weights_only=False)
+    # Keras's default save_weights_only=False: a non-.keras path gets a full training checkpoint
+    full = callbacks.ModelCheckpoint(str(tmp_path / "ckpt.npz"))
     model.fit(x, y, epochs=1, verbose=0, callbacks=[full])
     info = tinydl.io.load_checkpoint(tmp_path / "ckpt.npz", _compiled_copy(), restore_rng=False)
     assert info["epoch"] == 1

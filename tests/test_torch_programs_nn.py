@@ -11,7 +11,8 @@ import sys
 import pytest
 
 HERE = pathlib.Path(__file__).parent / "torch_programs"
-PROGRAMS = ["blitz_cnn.py", "module_api.py", "nn_really.py"]  # this file's (the others have their own tests)
+PROGRAMS = ["blitz_cnn.py", "module_api.py", "nn_really.py", "custom_autograd_function.py", "transformer_classifier.py",
+            "gan_1d.py", "mlp_dataloader_scheduler.py"]  # this file's (the others have their own tests)
 ROOT = pathlib.Path(__file__).parent.parent
 
 

@@ -376,12 +376,14 @@ class ModelCheckpoint(Callback):
     """Save the model after each epoch (or every ``save_freq`` batches).
 
     ``filepath`` may contain ``{epoch}`` (1-based, as Keras) and log keys: ``'w-{epoch:02d}-{val_loss:.2f}.npz'``.
-    ``save_best_only``: save only when ``monitor`` improves. ``save_weights_only=True`` (the
-    default here) writes ``model.save_weights``; ``False`` writes a full training checkpoint
-    (weights, optimizer state, RNG state, epoch) with ``tinydl.io.save_checkpoint``.
+    ``save_best_only``: save only when ``monitor`` improves. As in Keras, ``save_weights_only=False``
+    (the default) saves the whole model: ``model.save`` for a ``.keras`` path; for any other path
+    (Keras refuses those) tinydl writes a full training checkpoint (weights, optimizer state, RNG
+    state, epoch) with ``tinydl.io.save_checkpoint``. ``save_weights_only=True`` writes
+    ``model.save_weights``.
     """
 
-    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=True,
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=False,
                  mode="auto", save_freq="epoch", initial_value_threshold=None):
         super().__init__()
         self.filepath, self.monitor, self.verbose = os.fspath(filepath), monitor, verbose
@@ -437,7 +439,12 @@ class ModelCheckpoint(Callback):
         directory = os.path.dirname(os.path.abspath(path))
         os.makedirs(directory, exist_ok=True)
         if self.save_weights_only:
+            if path.endswith(".keras"):
+                raise ValueError(f"ModelCheckpoint: with save_weights_only=True the filepath must not end in "
+                                 f"'.keras' (that is a whole-model file), got {path!r}")
             self.model.save_weights(path)
+        elif path.endswith(".keras"):
+            self.model.save(path)
         else:
             from .. import io
             io.save_checkpoint(path, self.model, epoch=epoch + 1, step=int(getattr(self.model.optimizer, "iterations", 0)))

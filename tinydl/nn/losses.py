@@ -121,9 +121,11 @@ def _labels(y_true, y_pred, name):
     """Validate integer class labels against (N, K) predictions; returns an int array (N,)."""
     validation.check_input(name, y_pred, "the predictions")
     labels = y_true.data if isinstance(y_true, Tensor) else y_pred.xp.asarray(y_true)
+    if labels.dtype.kind == "f" and bool((labels == labels.astype("int64")).all()):
+        labels = labels.astype("int64")  # Keras casts float class ids (2.0 -> 2); whole numbers only here
     if labels.dtype.kind not in "iu":
-        raise TypeError(f"{name}: labels must be integers, got dtype {labels.dtype} "
-                        "(cast them with .astype('int64'); one-hot targets go to categorical_crossentropy)")
+        raise TypeError(f"{name}: labels must be integers (or floats holding whole numbers), got dtype "
+                        f"{labels.dtype} with non-integer values (one-hot targets go to categorical_crossentropy)")
     if y_pred.ndim != 2:
         raise ValueError(f"{name}: predictions must be (batch, classes), got shape {tuple(y_pred.shape)}")
     if labels.ndim == 2 and labels.shape[1] == 1:
