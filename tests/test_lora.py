@@ -168,7 +168,7 @@ def test_keep_trainable_head_and_layer_selection():
 def test_frozen_batchnorm_runs_in_inference_mode_like_keras():
     tinydl.manual_seed(0)
     x = np.random.default_rng(0).standard_normal((16, 3)).astype(np.float32) * 3 + 1
-    bn = nn.BatchNormalization()
+    bn = nn.BatchNormalization().train()
     bn(tinydl.Tensor(x))  # training mode: the moving statistics move
     mean, var = bn.moving_mean.copy(), bn.moving_variance.copy()
     bn.trainable = False

@@ -288,6 +288,15 @@ def test_dense_forward_and_gradients(n, fin, units, act):
     gradcheck(lambda xx, kk, bb: nn.layers.activate(xx @ kk, act, bb), x, k, b)
 
 
+def test_keras_dropout_called_alone_is_inactive_unless_training():
+    from tinydl.keras import layers
+    x = td.Tensor(np.ones((20, 50)))
+    drop = layers.Dropout(0.5)
+    np.testing.assert_array_equal(np.asarray(drop(x)), np.asarray(x))  # as Keras: inference by default
+    assert (np.asarray(drop(x, training=True)) == 0).any()
+    np.testing.assert_array_equal(np.asarray(drop(x)), np.asarray(x))  # training=True was for that call only
+
+
 def test_dropout_train_and_eval():
     td.manual_seed(1)
     layer = nn.Dropout(0.25)
@@ -302,6 +311,8 @@ def test_dropout_train_and_eval():
 @given(st.integers(2, 5), st.sampled_from([(3,), (2, 3, 4)]))
 def test_batchnorm_train_eval_and_gradients(n, feat):
     layer = nn.BatchNormalization(momentum=0.9, epsilon=1e-3, dtype="float64")
+    assert not layer.training  # Keras: a standalone layer runs in inference mode unless told otherwise
+    layer.train()
     x = RNG.standard_normal((n,) + feat) * 2 + 1
     y = layer(td.Tensor(x)).detach().numpy()
     axes = tuple(range(x.ndim - 1))

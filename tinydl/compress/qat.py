@@ -84,7 +84,9 @@ class WeightFakeQuant(Module):
 
 def prepare_qat(model):
     """A chain with FakeQuant before every Dense/Conv2D and fake-quantized kernels; it shares
-    the layers (and so the weights) with ``model``. Keras Sequential in, Keras Sequential out."""
+    the layers (and so the weights) with ``model``. Keras Sequential in, Keras Sequential out
+    (in inference mode until ``fit``, as Keras); otherwise an ``nn.Sequential`` in training mode,
+    ready for a PyTorch-style loop, as a freshly built PyTorch module is."""
     layers = []
     for layer in _chain(model):
         if _quantizable(layer):
@@ -95,7 +97,7 @@ def prepare_qat(model):
     if type(model).__module__.startswith("tinydl.keras"):
         from ..keras import Sequential as KerasSequential
         return KerasSequential(layers)
-    return Sequential(*layers)
+    return Sequential(*layers).train()
 
 
 def strip_qat(model):

@@ -44,8 +44,9 @@ class Layer(Module):
     A subclass may implement Keras's ``call(inputs, training=None, mask=None)`` instead of
     ``forward`` and create its weights in ``build(input_shape)`` (run on the first call) with
     ``add_weight``. ``layer(x, training=True)`` runs that call (and every sublayer) in training
-    mode; a ``call`` that takes ``training`` receives the resolved flag. A subclassed Keras layer
-    starts in inference mode, as a standalone Keras layer called without ``training`` does.
+    mode; a ``call`` that takes ``training`` receives the resolved flag. Every layer here starts
+    in inference mode, as a standalone Keras layer called without ``training`` does; ``fit`` (or
+    ``.train()`` for a PyTorch-style loop) switches to training mode.
     """
 
     # True for layers whose inputs are integer indices (Embedding): a Keras model keeps integer
@@ -90,8 +91,7 @@ class Layer(Module):
         self._trainable = trainable
         object.__setattr__(self, "_call_losses", [])
         object.__setattr__(self, "_inbound_nodes", [])
-        if _defines_call(type(self)):
-            self.training = False
+        self.training = False  # Keras: a layer called on its own, without training=, runs in inference mode
 
     def __setattr__(self, key, value):
         # `self.w = self.add_weight(...)`: the weight is registered once, under its weight name.
