@@ -193,7 +193,7 @@ def test_subclassed_model_with_training_flag():
 
         def call(self, inputs, training=None):
             self.seen.append(training)
-            return self.out(self.drop(self.hidden(inputs), ))
+            return self.out(self.drop(self.hidden(inputs)))
 
     net = Net()
     x, y = _blobs()

@@ -11,6 +11,8 @@ import tinydl.tf as tf
 from tinydl.tf import keras
 from tinydl.tf.keras import layers
 
+from golden.subclassed_models import define
+
 HERE = os.path.join(os.path.dirname(__file__), "golden")
 G = np.load(os.path.join(HERE, "keras_tf.npz"), allow_pickle=False)
 META = json.load(open(os.path.join(HERE, "keras_tf.json")))
@@ -24,31 +26,7 @@ def weights(prefix):
     return out
 
 
-class Linear(layers.Layer):
-    def __init__(self, units=3):
-        super().__init__()
-        self.units = units
-
-    def build(self, input_shape):
-        self.w = self.add_weight(shape=(input_shape[-1], self.units), initializer="random_normal", trainable=True)
-        self.b = self.add_weight(shape=(self.units,), initializer="zeros", trainable=True)
-
-    def call(self, inputs):
-        self.add_loss(0.01 * tf.reduce_sum(tf.square(self.w)))
-        return tf.matmul(inputs, self.w) + self.b
-
-
-class Block(keras.Model):
-    def __init__(self):
-        super().__init__()
-        self.lin = Linear(5)
-        self.drop = layers.Dropout(0.5)
-        self.out = layers.Dense(2)
-
-    def call(self, inputs, training=None):
-        h = tf.nn.relu(self.lin(inputs))
-        h = self.drop(h, training=training)
-        return self.out(h)
+Linear, Block = define(tf, keras, layers)
 
 
 def test_subclassed_layer_and_model_match_keras():

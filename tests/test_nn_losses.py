@@ -179,3 +179,18 @@ def test_loss_objects_pytorch_order():
     np.testing.assert_allclose(z.grad.detach().numpy(), [s - [0, 1]])
     assert nn.MSELoss(reduction="sum")(td.Tensor([1.0, 3.0]), td.Tensor([0.0, 0.0])).item() == 10.0
     gradcheck(lambda a: nn.BCEWithLogitsLoss()(a, np.array([1.0, 0.0])), np.array([0.3, -2.0]))
+
+
+def test_keras_bce_from_logits_second_derivative_is_exact_at_zero():
+    """d/dz = sigmoid(z) - y and d2/dz2 = sigmoid'(z), z = 0 included (an abs/relu form is wrong there)."""
+    import tinydl
+    from tinydl.nn import losses as keras_losses
+    z0 = np.array([[0.0, 1e-3, -2.0, 5.0, 0.0]])
+    y = tinydl.tensor(np.array([[0.0, 1.0, 1.0, 0.0, 1.0]]), dtype=tinydl.float64)
+    z = tinydl.tensor(z0, dtype=tinydl.float64, requires_grad=True)
+    loss = keras_losses.binary_crossentropy(y, z, from_logits=True)
+    g, = tinydl.autograd.grad(loss, z, create_graph=True)
+    h, = tinydl.autograd.grad(g.sum(), z)
+    s = 1 / (1 + np.exp(-z0))
+    np.testing.assert_allclose(g.numpy(), (s - y.numpy()) / 5, rtol=1e-12)
+    np.testing.assert_allclose(h.numpy(), s * (1 - s) / 5, rtol=1e-12)

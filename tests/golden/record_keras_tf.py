@@ -14,6 +14,10 @@ import tensorflow as tf
 import keras
 from keras import layers
 
+import sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from subclassed_models import define
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 rng = np.random.default_rng(1234)
 out, meta = {}, {}
@@ -103,31 +107,7 @@ put("gt_jacobian", tape.jacobian(jt, w))
 # ---- subclassed layer and model -------------------------------------------------------------------
 
 
-class Linear(layers.Layer):
-    def __init__(self, units=3):
-        super().__init__()
-        self.units = units
-
-    def build(self, input_shape):
-        self.w = self.add_weight(shape=(input_shape[-1], self.units), initializer="random_normal", trainable=True)
-        self.b = self.add_weight(shape=(self.units,), initializer="zeros", trainable=True)
-
-    def call(self, inputs):
-        self.add_loss(0.01 * tf.reduce_sum(tf.square(self.w)))
-        return tf.matmul(inputs, self.w) + self.b
-
-
-class Block(keras.Model):
-    def __init__(self):
-        super().__init__()
-        self.lin = Linear(5)
-        self.drop = layers.Dropout(0.5)
-        self.out = layers.Dense(2)
-
-    def call(self, inputs, training=None):
-        h = tf.nn.relu(self.lin(inputs))
-        h = self.drop(h, training=training)
-        return self.out(h)
+Linear, Block = define(tf, keras, layers)
 
 
 sx = rng.normal(size=(6, 4)).astype(np.float32)

@@ -7,6 +7,7 @@ exports them. They work on NumPy/CuPy arrays (or Tensors, whose array they use).
 [0.0, 2.0]
 """
 from ..backends import get_array_module
+from .keras_objects import ConfigurableObject, lookup
 
 _EPSILON = 1e-7  # Keras's backend.epsilon()
 
@@ -15,21 +16,9 @@ def _array(w):
     return w.data if hasattr(w, "data") and hasattr(w, "requires_grad") else w
 
 
-class Constraint:
+class Constraint(ConfigurableObject):
     def __call__(self, w):
         return w
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __eq__(self, other):
-        return type(self) is type(other) and self.get_config() == other.get_config()
-
-    __hash__ = object.__hash__
 
 
 def _norms(w, axis):
@@ -98,16 +87,4 @@ def get(identifier):
     a config dict, or a callable."""
     if identifier is None:
         return None
-    if isinstance(identifier, str):
-        cls = NAMES.get(identifier) or CLASSES.get(identifier)
-        if cls is None:
-            raise ValueError(f"unknown constraint {identifier!r}; known: {sorted(NAMES)}")
-        return cls()
-    if isinstance(identifier, dict):
-        cls = CLASSES.get(identifier.get("class_name"))
-        if cls is None:
-            raise ValueError(f"unknown constraint config {identifier!r}")
-        return cls(**identifier.get("config", {}))
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"cannot interpret {identifier!r} as a constraint")
+    return lookup(identifier, "constraint", NAMES, CLASSES)

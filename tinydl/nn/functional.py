@@ -348,6 +348,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     running ones (when given) are updated in place with the unbiased variance:
     ``running = (1 - momentum) * running + momentum * batch``."""
     from .layers.layernorm import normalize
+    from .layers.normalization import blend_running_statistics
     x = as_tensor(input)
     if x.ndim < 2:
         raise ValueError(f"batch_norm: expected an input with at least 2 dimensions, got shape {tuple(x.shape)}")
@@ -360,17 +361,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if n <= 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got input size {tuple(x.shape)}")
         y = normalize(x, axes, weight, bias, eps, param_shape=shape)
-        if running_mean is not None or running_var is not None:
-            xw = x.data.astype(np.float64)
-            mean, var = xw.mean(axis=axes), xw.var(axis=axes) * (n / (n - 1))
-            with np.errstate(over="ignore"):
-                for buf, stat in ((running_mean, mean), (running_var, var)):
-                    if buf is None:
-                        continue
-                    arr = buf.data if isinstance(buf, Tensor) else buf
-                    arr[...] = x.xp.asarray((1 - momentum) * arr.astype(np.float64) + momentum * stat, dtype=arr.dtype)
-                    if isinstance(buf, Tensor):
-                        buf._bump_version()
+        blend_running_statistics(x, axes, running_mean, running_var, 1 - momentum, momentum, unbiased=True)
         return y
     if running_mean is None or running_var is None:
         raise ValueError("batch_norm: running_mean and running_var are needed when training=False")

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..core.random import get_rng
 from . import init as _init
+from .keras_objects import ConfigurableObject, lookup
 
 _TRUNCATION = 0.87962566103423978
 
@@ -35,23 +36,11 @@ def _truncated(shape, std, mean=0.0):
     return mean + out * std
 
 
-class Initializer:
+class Initializer(ConfigurableObject):
     """Base: ``__call__(shape, dtype=None)`` returns a NumPy array; ``get_config()``."""
 
     def __call__(self, shape, dtype=None):  # pragma: no cover - abstract
         raise NotImplementedError
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __eq__(self, other):
-        return type(self) is type(other) and self.get_config() == other.get_config()
-
-    __hash__ = object.__hash__
 
 
 class Zeros(Initializer):
@@ -192,16 +181,4 @@ NAMES = {"zeros": Zeros, "ones": Ones, "constant": Constant, "random_normal": Ra
 def resolve(identifier):
     """An initializer from a Keras name ('glorot_uniform', 'GlorotUniform'), a config dict
     ``{'class_name': ..., 'config': {...}}``, an Initializer, or any callable(shape, dtype)."""
-    if isinstance(identifier, str):
-        cls = NAMES.get(identifier) or CLASSES.get(identifier)
-        if cls is not None:
-            return cls()
-        return _init.get(identifier)  # tinydl.nn.init's own names (torch_default, ...)
-    if isinstance(identifier, dict):
-        cls = CLASSES.get(identifier.get("class_name"))
-        if cls is None:
-            raise ValueError(f"unknown initializer config {identifier!r}; known classes: {sorted(CLASSES)}")
-        return cls(**identifier.get("config", {}))
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"cannot interpret {identifier!r} as an initializer")
+    return lookup(identifier, "initializer", NAMES, CLASSES, fallback=_init.get)

@@ -21,6 +21,7 @@ from ..core import functional as T
 from ..core.tensor import Tensor, as_tensor
 from . import ops, validation
 from .logits import logits_of
+from .loss_functions import softplus1
 
 EPSILON = 1e-7
 REDUCTIONS = ("mean", "sum", "none", "sum_over_batch_size", "auto")
@@ -79,12 +80,10 @@ def mean_absolute_error(y_true, y_pred, reduction="mean"):
 
 
 def _sigmoid_bce_with_logits(z, y):
-    """max(z, 0) - z*y + log(1 + exp(-|z|)): finite for any z.
-
-    Its gradient is sigmoid(z) - y everywhere, z = 0 included: there |z| has gradient 0 and
-    ``maximum(z, 0)`` splits its tie half-half, giving 1/2 = sigmoid(0) (``relu``'s 0 at 0
-    would give -y, and a zero-initialised logistic model would never move)."""
-    return T.maximum(z, 0) - z * y + T.log(1 + T.exp(-T.abs(z)))
+    """log(1 + exp(z)) - z*y (Keras's max(z, 0) - z*y + log(1 + exp(-|z|)), the same value): finite
+    for any z, its gradient sigmoid(z) - y and its second derivative sigmoid'(z) exact everywhere,
+    z = 0 included (a relu/abs form gives -y there, or a wrong second derivative)."""
+    return softplus1(z) - z * y
 
 
 def binary_crossentropy(y_true, y_pred, from_logits=False, reduction="mean"):

@@ -39,17 +39,23 @@ def non_negative_int(who, arg, value):
     return int(value)
 
 
-def int_pair(who, arg, value, minimum=1):
-    """An int or a pair of ints, each ``>= minimum``: returns the pair."""
-    items = (value, value) if _is_int(value) else value
+def int_tuple(who, arg, value, n, minimum=1):
+    """An int or a tuple/list of ``n`` ints, each ``>= minimum``: returns the tuple."""
+    items = (value,) * n if _is_int(value) else value
     try:
         items = tuple(items)
     except TypeError:
         items = ()
-    if len(items) != 2 or not all(_is_int(v) and v >= minimum for v in items):
+    if len(items) != n or not all(_is_int(v) and v >= minimum for v in items):
         kind = "positive" if minimum == 1 else f">= {minimum}"
-        raise ValueError(f"{who}: {arg} must be a {kind} integer or a pair of them, got {value!r}")
-    return int(items[0]), int(items[1])
+        several = "a pair of them" if n == 2 else f"a tuple of {n} of them"
+        raise ValueError(f"{who}: {arg} must be a {kind} integer or {several}, got {value!r}")
+    return tuple(int(v) for v in items)
+
+
+def int_pair(who, arg, value, minimum=1):
+    """An int or a pair of ints, each ``>= minimum``: returns the pair."""
+    return int_tuple(who, arg, value, 2, minimum)
 
 
 def real(who, arg, value, low=None, high=None, low_open=False, high_open=False):

@@ -14,6 +14,33 @@ from .keras_util import (add_keras_weight, check_rank, conv_output_length, int_t
                          from_channels_last)
 
 
+def _set_conv_options(layer, rank, strides, padding, paddings, data_format, dilation_rate, activation,
+                      use_bias, activity_regularizer):
+    """Check and store the arguments every Keras convolution here shares."""
+    who = V.owner(layer)
+    layer.strides = int_tuple(who, "strides", strides, rank)
+    layer.dilation_rate = int_tuple(who, "dilation_rate", dilation_rate, rank)
+    layer.padding = V.choice(who, "padding", str(padding).lower(), paddings)
+    layer.data_format = layout(who, data_format)
+    if activity_regularizer is not None:
+        raise NotImplementedError(f"{who}: activity_regularizer is not supported")
+    layer.activity_regularizer = None
+    layer.activation = V.activation(who, activation)
+    layer.use_bias = V.boolean(who, "use_bias", use_bias)
+
+
+def _build_from_hint(layer):
+    """Keras builds a layer given ``input_shape=`` at construction."""
+    if layer.input_shape_hint:
+        layer.build((None,) + tuple(layer.input_shape_hint))
+        layer.built = True
+
+
+def _check_channels(layer, x):
+    if x.shape[-1] != layer.in_channels:
+        raise ValueError(f"{V.owner(layer)}: expected {layer.in_channels} input channels, got shape {tuple(x.shape)}")
+
+
 class Conv1D(Layer):
     """``Conv1D(filters, kernel_size, strides=1, padding='valid', data_format=None, dilation_rate=1,
     groups=1, activation=None, use_bias=True, kernel_initializer='glorot_uniform',
@@ -29,24 +56,15 @@ class Conv1D(Layer):
         who = V.owner(self)
         self.filters = V.positive_int(who, "filters", filters)
         self.kernel_size = int_tuple(who, "kernel_size", kernel_size, 1)
-        self.strides = int_tuple(who, "strides", strides, 1)
-        self.dilation_rate = int_tuple(who, "dilation_rate", dilation_rate, 1)
-        self.padding = V.choice(who, "padding", str(padding).lower(), ("valid", "same", "causal"))
-        self.data_format = layout(who, data_format)
+        _set_conv_options(self, 1, strides, padding, ("valid", "same", "causal"), data_format, dilation_rate,
+                          activation, use_bias, activity_regularizer)
         if groups != 1:
             raise NotImplementedError(f"{who}: groups={groups!r} (grouped 1-d convolution) is not supported")
-        if activity_regularizer is not None:
-            raise NotImplementedError(f"{who}: activity_regularizer is not supported")
         self.groups = groups
-        self.activation = V.activation(who, activation)
-        self.use_bias = V.boolean(who, "use_bias", use_bias)
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
         self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
         self.kernel_constraint, self.bias_constraint = kernel_constraint, bias_constraint
-        self.activity_regularizer = None
-        if self.input_shape_hint:
-            self.build((None,) + tuple(self.input_shape_hint))
-            self.built = True
+        _build_from_hint(self)
 
     def build(self, input_shape):
         check_rank(self, input_shape, 3)
@@ -65,8 +83,7 @@ class Conv1D(Layer):
         check_rank(self, x.shape, 3)
         if self.data_format == "channels_first":
             x = T.transpose(x, (0, 2, 1))
-        if x.shape[-1] != self.in_channels:
-            raise ValueError(f"{V.owner(self)}: expected {self.in_channels} input channels, got shape {tuple(x.shape)}")
+        _check_channels(self, x)
         k, d = self.kernel_size[0], self.dilation_rate[0]
         padding = self.padding
         if padding == "causal":
@@ -118,22 +135,13 @@ class DepthwiseConv2D(Layer):
         super().__init__(**kwargs)
         who = V.owner(self)
         self.kernel_size = V.int_pair(who, "kernel_size", kernel_size)
-        self.strides = V.int_pair(who, "strides", strides)
-        self.dilation_rate = V.int_pair(who, "dilation_rate", dilation_rate)
-        self.padding = V.choice(who, "padding", str(padding).lower(), ("valid", "same"))
+        _set_conv_options(self, 2, strides, padding, ("valid", "same"), data_format, dilation_rate, activation,
+                          use_bias, activity_regularizer)
         self.depth_multiplier = V.positive_int(who, "depth_multiplier", depth_multiplier)
-        self.data_format = layout(who, data_format)
-        if activity_regularizer is not None:
-            raise NotImplementedError(f"{who}: activity_regularizer is not supported")
-        self.activity_regularizer = None
-        self.activation = V.activation(who, activation)
-        self.use_bias = V.boolean(who, "use_bias", use_bias)
         self.depthwise_initializer, self.bias_initializer = depthwise_initializer, bias_initializer
         self.depthwise_regularizer, self.bias_regularizer = depthwise_regularizer, bias_regularizer
         self.depthwise_constraint, self.bias_constraint = depthwise_constraint, bias_constraint
-        if self.input_shape_hint:
-            self.build((None,) + tuple(self.input_shape_hint))
-            self.built = True
+        _build_from_hint(self)
 
     def _channels(self, input_shape):
         check_rank(self, input_shape, 4)
@@ -151,8 +159,7 @@ class DepthwiseConv2D(Layer):
 
     def forward(self, x):
         x = to_channels_last(self, x, 4)
-        if x.shape[-1] != self.in_channels:
-            raise ValueError(f"{V.owner(self)}: expected {self.in_channels} channels, got shape {tuple(x.shape)}")
+        _check_channels(self, x)
         y = depthwise_conv2d(x, self.kernel, self.strides, self.padding, self.dilation_rate)
         return from_channels_last(self, activate(y, self.activation, self.bias))
 
@@ -199,8 +206,7 @@ class SeparableConv2D(DepthwiseConv2D):
 
     def forward(self, x):
         x = to_channels_last(self, x, 4)
-        if x.shape[-1] != self.in_channels:
-            raise ValueError(f"{V.owner(self)}: expected {self.in_channels} channels, got shape {tuple(x.shape)}")
+        _check_channels(self, x)
         y = depthwise_conv2d(x, self.depthwise_kernel, self.strides, self.padding, self.dilation_rate)
         c_m = self.in_channels * self.depth_multiplier
         y = T.matmul(y, T.reshape(self.pointwise_kernel, (c_m, self.filters)))

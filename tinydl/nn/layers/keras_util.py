@@ -11,16 +11,7 @@ def layout(who, data_format):
     return V.choice(who, "data_format", data_format, ("channels_last", "channels_first"))
 
 
-def int_tuple(who, arg, value, n, minimum=1):
-    """An int or a tuple/list of ``n`` ints, each ``>= minimum``: returns the tuple."""
-    items = (value,) * n if V._is_int(value) else value
-    try:
-        items = tuple(items)
-    except TypeError:
-        items = ()
-    if len(items) != n or not all(V._is_int(v) and v >= minimum for v in items):
-        raise ValueError(f"{who}: {arg} must be an integer >= {minimum} or a tuple of {n} of them, got {value!r}")
-    return tuple(int(v) for v in items)
+int_tuple = V.int_tuple
 
 
 def check_rank(layer, shape, rank):

@@ -10,6 +10,32 @@ from .base import Layer
 from .layernorm import normalize
 
 
+def blend_running_statistics(x, axes, running_mean, running_var, old_weight, new_weight, unbiased):
+    """running = old_weight * running + new_weight * batch statistic, in place, for both faces
+    (PyTorch weighs the batch by ``momentum`` and its variance unbiased; Keras weighs the old value
+    by ``momentum``, variance biased). Statistics in float64, so float32 inputs of +-1e30 and
+    float16 of +-1e4 do not overflow them. The buffers are arrays or Tensors (whose version is
+    bumped); either may be None. Returns the blended variance in float64."""
+    xw = x.data.astype(np.float64)
+    n = int(np.prod([xw.shape[a] for a in axes]))
+    mean, var = xw.mean(axis=axes), xw.var(axis=axes)
+    if unbiased:
+        var = var * (n / max(n - 1, 1))
+    blended_var = None
+    with np.errstate(over="ignore"):
+        for buf, stat in ((running_mean, mean), (running_var, var)):
+            if buf is None:
+                continue
+            arr = buf.data if isinstance(buf, Tensor) else buf
+            new = old_weight * arr.astype(np.float64) + new_weight * stat
+            arr[...] = x.xp.asarray(new, dtype=arr.dtype)
+            if isinstance(buf, Tensor):
+                buf._bump_version()
+            if buf is running_var:
+                blended_var = new
+    return blended_var
+
+
 class BatchNormalization(Layer):
     """Keras's ``BatchNormalization(axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True)``.
 
@@ -67,17 +93,10 @@ class BatchNormalization(Layer):
             # One op, statistics in float64 (see layernorm.LayerNormOp): no overflow for float32
             # inputs of +-1e30 or float16 of +-1e4, and the backward is the exact closed form.
             y = normalize(x, reduce_axes, self.gamma, self.beta, self.epsilon, param_shape=shape)
-            xw = x.data.astype(np.float64)
-            mean, var = xw.mean(axis=reduce_axes), xw.var(axis=reduce_axes)
-            n = x.numel() // self.num_features
             m = self.momentum
-            batch_var = var * (n / max(n - 1, 1) if self.unbiased_running_var else 1)
+            new_var = blend_running_statistics(x, reduce_axes, self.moving_mean, self.moving_variance,
+                                               m, 1 - m, self.unbiased_running_var)
             xp = x.xp
-            with np.errstate(over="ignore"):
-                new_mean = m * self.moving_mean.astype(np.float64) + (1 - m) * mean
-                new_var = m * self.moving_variance.astype(np.float64) + (1 - m) * batch_var
-                self.moving_mean[...] = xp.asarray(new_mean, dtype=self.moving_mean.dtype)
-                self.moving_variance[...] = xp.asarray(new_var, dtype=self.moving_variance.dtype)
             if xp is np and not np.isfinite(self.moving_variance).all() and np.isfinite(new_var).all():
                 # (checked on the CPU only: on the GPU it would stall the stream every step)
                 warnings.warn(f"{V.owner(self)}: the moving variance (up to {float(new_var.max()):.3g}) does not "

@@ -134,54 +134,66 @@ class ModuleList(Module):
             self.add_module(str(i), m)
 
 
-class ModuleDict(Module):
+class _NamedEntries(Module):
+    """What ModuleDict and ParameterDict share: a dict view of one of the Module's registries
+    (``_entries`` names it), whose entries are registered attributes under their keys."""
+
+    _entries = None
+
+    def _registry(self):
+        return getattr(self, self._entries)
+
+    def __getitem__(self, key):
+        return self._registry()[key]
+
+    def __delitem__(self, key):
+        delattr(self, key)
+
+    def __len__(self):
+        return len(self._registry())
+
+    def __iter__(self):
+        return iter(self._registry())
+
+    def __contains__(self, key):
+        return key in self._registry()
+
+    def keys(self):
+        return self._registry().keys()
+
+    def items(self):
+        return self._registry().items()
+
+    def values(self):
+        return self._registry().values()
+
+    def pop(self, key):
+        value = self._registry()[key]
+        delattr(self, key)
+        return value
+
+    def clear(self):
+        for key in list(self._registry()):
+            delattr(self, key)
+
+    def update(self, entries):
+        pairs = entries.items() if hasattr(entries, "items") else entries
+        for key, value in pairs:
+            self[key] = value
+
+
+class ModuleDict(_NamedEntries):
     """An ordered dict of modules, registered under their keys."""
+
+    _entries = "_modules"
 
     def __init__(self, modules=None):
         super().__init__()
         if modules is not None:
             self.update(modules)
 
-    def __getitem__(self, key):
-        return self._modules[key]
-
     def __setitem__(self, key, module):
         self.add_module(key, module)
-
-    def __delitem__(self, key):
-        delattr(self, key)
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules)
-
-    def __contains__(self, key):
-        return key in self._modules
-
-    def keys(self):
-        return self._modules.keys()
-
-    def items(self):
-        return self._modules.items()
-
-    def values(self):
-        return self._modules.values()
-
-    def pop(self, key):
-        m = self._modules[key]
-        delattr(self, key)
-        return m
-
-    def clear(self):
-        for key in list(self._modules):
-            delattr(self, key)
-
-    def update(self, modules):
-        pairs = modules.items() if hasattr(modules, "items") else modules
-        for key, m in pairs:
-            self[key] = m
 
 
 def _as_parameter(value):
@@ -229,47 +241,15 @@ class ParameterList(Module):
                          for i, p in enumerate(self))
 
 
-class ParameterDict(Module):
+class ParameterDict(_NamedEntries):
     """An ordered dict of Parameters, registered under their keys."""
+
+    _entries = "_parameters"
 
     def __init__(self, parameters=None):
         super().__init__()
         if parameters is not None:
             self.update(parameters)
 
-    def __getitem__(self, key):
-        return self._parameters[key]
-
     def __setitem__(self, key, value):
         self.register_parameter(key, _as_parameter(value))
-
-    def __delitem__(self, key):
-        delattr(self, key)
-
-    def __len__(self):
-        return len(self._parameters)
-
-    def __iter__(self):
-        return iter(self._parameters)
-
-    def __contains__(self, key):
-        return key in self._parameters
-
-    def keys(self):
-        return self._parameters.keys()
-
-    def items(self):
-        return self._parameters.items()
-
-    def values(self):
-        return self._parameters.values()
-
-    def pop(self, key):
-        p = self._parameters[key]
-        delattr(self, key)
-        return p
-
-    def update(self, parameters):
-        pairs = parameters.items() if hasattr(parameters, "items") else parameters
-        for key, p in pairs:
-            self[key] = p
