@@ -20,12 +20,13 @@ from ..core import functional as T
 from ..core.tensor import Tensor, as_tensor
 from . import channels_last as CL
 from . import ops
+from .interpolate import interpolate, upsample  # noqa: F401 - part of nn.functional, as in PyTorch
 from .loss_functions import softplus1
 from .loss_functions import (  # noqa: F401 - the losses are part of nn.functional, as in PyTorch
     mse_loss, l1_loss, smooth_l1_loss, huber_loss, cross_entropy, nll_loss, binary_cross_entropy,
     binary_cross_entropy_with_logits, kl_div)
 
-__all__ = ["relu", "relu6", "leaky_relu", "elu", "gelu", "silu", "mish", "softplus", "hardtanh", "tanh",
+__all__ = ["interpolate", "upsample", "relu", "relu6", "leaky_relu", "elu", "gelu", "silu", "mish", "softplus", "hardtanh", "tanh",
            "sigmoid", "logsigmoid", "softmax", "log_softmax", "dropout", "linear", "conv1d", "conv2d",
            "conv_transpose2d", "max_pool1d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm",
            "layer_norm", "group_norm", "embedding", "one_hot", "pad", "scaled_dot_product_attention",

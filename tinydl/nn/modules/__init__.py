@@ -11,6 +11,7 @@ from .pooling import MaxPool1d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .normalization import LayerNorm, GroupNorm
 from .dropout import Dropout
+from .upsampling import Upsample, UpsamplingNearest2d, UpsamplingBilinear2d
 from .sparse import Embedding
 from .rnn import RNN, LSTM, GRU
 from .attention import MultiheadAttention
@@ -22,6 +23,7 @@ __all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "Parameter
            "Flatten", "Unflatten", "ReLU", "ReLU6", "LeakyReLU", "ELU", "GELU", "SiLU", "Mish", "Softplus",
            "Hardtanh", "Tanh", "Sigmoid", "LogSigmoid", "Softmax", "LogSoftmax", "Conv1d", "Conv2d",
            "ConvTranspose2d", "MaxPool1d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d",
-           "BatchNorm2d", "LayerNorm", "GroupNorm", "Dropout", "Embedding", "RNN", "LSTM", "GRU",
+           "BatchNorm2d", "LayerNorm", "GroupNorm", "Dropout", "Upsample", "UpsamplingNearest2d",
+           "UpsamplingBilinear2d", "Embedding", "RNN", "LSTM", "GRU",
            "MultiheadAttention", "TransformerEncoderLayer", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
            "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "KLDivLoss"]
