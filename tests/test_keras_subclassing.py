@@ -26,7 +26,7 @@ def weights(prefix):
     return out
 
 
-Linear, Block = define(tf, keras, layers)
+Linear, Block, GuideModel = define(tf, keras, layers)
 
 
 def test_subclassed_layer_and_model_match_keras():
@@ -214,23 +214,6 @@ def test_overridden_train_step_runs_in_fit():
 def test_scalar_tensors_convert_like_numpy_scalars():
     loss = tinydl.Tensor(np.float32(2.5))
     assert np.float32(loss) == 2.5 and np.asarray(loss).shape == () and float(loss) == 2.5
-
-
-class GuideModel(keras.Model):
-    def train_step(self, data):
-        x, y = data
-        with tf.GradientTape() as tape:
-            y_pred = self(x, training=True)
-            loss = self.compute_loss(y=y, y_pred=y_pred)
-        trainable_vars = self.trainable_variables
-        gradients = tape.gradient(loss, trainable_vars)
-        self.optimizer.apply_gradients(zip(gradients, trainable_vars))
-        for metric in self.metrics:
-            if metric.name == "loss":
-                metric.update_state(loss)
-            else:
-                metric.update_state(y, y_pred)
-        return {m.name: m.result() for m in self.metrics}
 
 
 def test_keras3_guide_train_step_matches_keras():

@@ -107,7 +107,7 @@ put("gt_jacobian", tape.jacobian(jt, w))
 # ---- subclassed layer and model -------------------------------------------------------------------
 
 
-Linear, Block = define(tf, keras, layers)
+Linear, Block, CustomModel = define(tf, keras, layers)
 
 
 sx = rng.normal(size=(6, 4)).astype(np.float32)
@@ -193,25 +193,6 @@ for k, vals in mh.history.items():
 meta["mo_count_params"] = int(mm.count_params())
 
 # ---- an overridden train_step, as Keras 3's "customizing fit" guide writes it --------------------
-
-
-class CustomModel(keras.Model):
-    def train_step(self, data):
-        x, y = data
-        with tf.GradientTape() as tape:
-            y_pred = self(x, training=True)
-            loss = self.compute_loss(y=y, y_pred=y_pred)
-        trainable_vars = self.trainable_variables
-        gradients = tape.gradient(loss, trainable_vars)
-        self.optimizer.apply_gradients(zip(gradients, trainable_vars))
-        for metric in self.metrics:
-            if metric.name == "loss":
-                metric.update_state(loss)
-            else:
-                metric.update_state(y, y_pred)
-        return {m.name: m.result() for m in self.metrics}
-
-
 cin = keras.Input(shape=(6,))
 cm = CustomModel(cin, layers.Dense(1)(cin))
 cw = [rng.normal(size=w_.shape).astype(np.float32) for w_ in cm.get_weights()]

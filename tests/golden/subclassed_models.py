@@ -1,10 +1,11 @@
-"""The subclassed Keras layer and model that tests/golden/record_keras_tf.py records under
+"""The subclassed Keras layer and models that tests/golden/record_keras_tf.py records under
 TensorFlow and tests/test_keras_subclassing.py checks under tinydl.tf: one definition, given the
 framework's ``tf``, ``keras`` and ``layers`` modules."""
 
 
 def define(tf, keras, layers):
-    """Returns the classes (Linear, Block) written against the given framework."""
+    """Returns the classes (Linear, Block, GuideModel) written against the given framework;
+    GuideModel overrides train_step as Keras 3's "customizing fit" guide writes it."""
 
     class Linear(layers.Layer):
         def __init__(self, units=3):
@@ -32,4 +33,20 @@ def define(tf, keras, layers):
             h = self.drop(h, training=training)
             return self.out(h)
 
-    return Linear, Block
+    class GuideModel(keras.Model):
+        def train_step(self, data):
+            x, y = data
+            with tf.GradientTape() as tape:
+                y_pred = self(x, training=True)
+                loss = self.compute_loss(y=y, y_pred=y_pred)
+            trainable_vars = self.trainable_variables
+            gradients = tape.gradient(loss, trainable_vars)
+            self.optimizer.apply_gradients(zip(gradients, trainable_vars))
+            for metric in self.metrics:
+                if metric.name == "loss":
+                    metric.update_state(loss)
+                else:
+                    metric.update_state(y, y_pred)
+            return {m.name: m.result() for m in self.metrics}
+
+    return Linear, Block, GuideModel

@@ -45,6 +45,7 @@ import numpy as np
 
 from tinydl.backends.activations import KERNEL_CODES as ACT_CODES
 from tinydl.backends.activations import kernel_code as _act_code
+from tinydl.backends.interface import compose_conv2d_bias_act
 from tinydl.backends.reference import ACTIVATIONS, window_geometry  # noqa: F401
 
 # No CUDA kernel: CuPy runs the reference's code for these (see the module docstring).
@@ -275,18 +276,6 @@ def conv2d_backward(x, w, gy, stride, padding, dilation, need_gx=True, need_gw=T
             _elementwise("conv", "col2im_nhwc", gy.dtype, gx.size,
                          (gcols, gx, *map(_i, (n, h, wd, c, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow))))
     return gx, gw
-
-
-def conv2d_bias_act_forward(x, w, b, act, stride, padding, dilation):
-    """The convolution's kernels, then the bias + activation kernel (no fused kernel here)."""
-    return bias_act_forward(conv2d_forward(x, w, stride, padding, dilation), b, act)
-
-
-def conv2d_bias_act_backward(x, w, y, gy, act, stride, padding, dilation,
-                             need_gx=True, need_gw=True, need_gb=True, x_shape=None):
-    g, gb = bias_act_backward(y, gy, act)
-    gx, gw = conv2d_backward(x, w, g, stride, padding, dilation, need_gx, need_gw, x_shape)
-    return gx, gw, (gb if need_gb else None)
 
 
 # ----------------------------------------------------------------------------- pooling
@@ -540,3 +529,8 @@ def sgd_step(params, grads, bufs, lr, momentum, nesterov, weight_decay):
         _launch("optim", "sgd_multi", dtype, (min(nc, MAX_BLOCKS),), (BLOCK,),
                 (table, _i(nt), _i(nc), _i(OPTIM_CHUNK), np.float64(lr), np.float64(momentum),
                  np.float64(weight_decay), _i(bool(nesterov))))
+
+
+# no fused kernel here: the convolution's kernels, then the bias + activation kernel
+conv2d_bias_act_forward, conv2d_bias_act_backward = compose_conv2d_bias_act(
+    conv2d_forward, conv2d_backward, bias_act_forward, bias_act_backward)

@@ -217,3 +217,20 @@ class BoundProvider(KernelProvider):
 def bind(module, reference=None):
     """The :class:`BoundProvider` of a provider module (``reference``: the bound reference)."""
     return BoundProvider(module, reference)
+
+
+def compose_conv2d_bias_act(conv2d_forward, conv2d_backward, bias_act_forward, bias_act_backward):
+    """``(conv2d_bias_act_forward, conv2d_bias_act_backward)`` built from a provider's own
+    primitives, for a provider with no fused kernel: the convolution, then the bias + activation;
+    backward the activation's (from the output ``y``), then the convolution's."""
+
+    def conv2d_bias_act_forward(x, w, b, act, stride, padding, dilation):
+        return bias_act_forward(conv2d_forward(x, w, stride, padding, dilation), b, act)
+
+    def conv2d_bias_act_backward(x, w, y, gy, act, stride, padding, dilation,
+                                 need_gx=True, need_gw=True, need_gb=True, x_shape=None):
+        g, gb = bias_act_backward(y, gy, act)
+        gx, gw = conv2d_backward(x, w, g, stride, padding, dilation, need_gx, need_gw, x_shape)
+        return gx, gw, (gb if need_gb else None)
+
+    return conv2d_bias_act_forward, conv2d_bias_act_backward

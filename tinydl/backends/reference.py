@@ -32,6 +32,7 @@ import math
 import numpy as np
 
 from .activations import KERNEL_ACTIVATIONS as ACTIVATIONS
+from .interface import compose_conv2d_bias_act
 
 DELEGATED = ()  # the reference defines every function of the interface
 
@@ -190,19 +191,6 @@ def conv2d_backward(x, w, gy, stride, padding, dilation, need_gx=True, need_gw=T
                 _tap(gxpad, a * d[0], b * d[1], s, (oh, ow))[...] += gcols[:, :, :, a, b, :]
         gx = _crop(gxpad, x_shape, p)
     return gx, gw
-
-
-def conv2d_bias_act_forward(x, w, b, act, stride, padding, dilation):
-    """``act(conv2d(x, w) + b)``, composed of the two primitives."""
-    return bias_act_forward(conv2d_forward(x, w, stride, padding, dilation), b, act)
-
-
-def conv2d_bias_act_backward(x, w, y, gy, act, stride, padding, dilation,
-                             need_gx=True, need_gw=True, need_gb=True, x_shape=None):
-    """The activation's backward from the output ``y``, then the convolution's."""
-    g, gb = bias_act_backward(y, gy, act)
-    gx, gw = conv2d_backward(x, w, g, stride, padding, dilation, need_gx, need_gw, x_shape)
-    return gx, gw, (gb if need_gb else None)
 
 
 # ----------------------------------------------------------------------------- pooling
@@ -669,3 +657,8 @@ def dequantize_bias_act(acc, scale, bias, act):
     elif act != "linear":
         raise ValueError(f"dequantize_bias_act: act must be 'linear' or 'relu', got {act!r}")
     return y
+
+
+# act(conv2d(x, w) + b): composed of the primitives above
+conv2d_bias_act_forward, conv2d_bias_act_backward = compose_conv2d_bias_act(
+    conv2d_forward, conv2d_backward, bias_act_forward, bias_act_backward)

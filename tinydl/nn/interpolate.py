@@ -25,7 +25,15 @@ _LINEAR_MODES = {"linear": 3, "bilinear": 4, "trilinear": 5}
 _MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
 
 
-def _spatial(value, n, who):
+def _mismatch(in_sizes, what, value):
+    letter = "o" if what == "output size" else "s"
+    return (f"Input and {what.split()[0]} must have the same number of spatial dimensions, but got input with "
+            f"spatial dimensions of {list(in_sizes)} and {what} {'of shape ' if letter == 's' else 'of '}"
+            f"{list(value)}. Please provide input tensor in (N, C, d1, d2, ...,dK) format and {what} in "
+            f"({letter}1, {letter}2, ...,{letter}K) format.")
+
+
+def _spatial(value, n):
     if isinstance(value, (list, tuple)):
         if len(value) != n:
             return None
@@ -41,19 +49,13 @@ def output_sizes(in_sizes, size, scale_factor):
     if size is None and scale_factor is None:
         raise ValueError("either size or scale_factor should be defined")
     if size is not None:
-        sizes = _spatial(size, n, "size")
+        sizes = _spatial(size, n)
         if sizes is None:
-            raise ValueError(f"Input and output must have the same number of spatial dimensions, but got input "
-                             f"with spatial dimensions of {list(in_sizes)} and output size of {list(size)}. "
-                             f"Please provide input tensor in (N, C, d1, d2, ...,dK) format and output size "
-                             f"in (o1, o2, ...,oK) format.")
+            raise ValueError(_mismatch(in_sizes, "output size", size))
         return tuple(int(s) for s in sizes), (None,) * n
-    scales = _spatial(scale_factor, n, "scale_factor")
+    scales = _spatial(scale_factor, n)
     if scales is None:
-        raise ValueError(f"Input and scale_factor must have the same number of spatial dimensions, but got input "
-                         f"with spatial dimensions of {list(in_sizes)} and scale_factor of shape "
-                         f"{list(scale_factor)}. Please provide input tensor in (N, C, d1, d2, ...,dK) format "
-                         f"and scale_factor in (s1, s2, ...,sK) format.")
+        raise ValueError(_mismatch(in_sizes, "scale_factor", scale_factor))
     return tuple(int(math.floor(float(i) * float(s))) for i, s in zip(in_sizes, scales)), tuple(map(float, scales))
 
 

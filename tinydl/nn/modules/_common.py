@@ -28,6 +28,21 @@ def new_parameter(shape, dtype=None, device=None, fill=0.0):
     return p
 
 
+def add_affine_parameters(module, affine, bias, shape, dtype=None, device=None):
+    """The norms' ``weight`` (ones) and ``bias`` (zeros) of ``shape``; registered as None when
+    ``affine`` (or ``bias``) is off, as PyTorch's state_dict expects."""
+    module.register_parameter("weight", new_parameter(shape, dtype, device, 1.0) if affine else None)
+    module.register_parameter("bias", new_parameter(shape, dtype, device, 0.0) if affine and bias else None)
+
+
+def reset_affine_parameters(module):
+    from .. import torch_init
+    if module.weight is not None:
+        torch_init.ones_(module.weight)
+    if module.bias is not None:
+        torch_init.zeros_(module.bias)
+
+
 def new_buffer(array, device=None):
     t = Tensor(array)
     if device is not None and _device_name(device) == "gpu":

@@ -5,9 +5,8 @@ import numpy as np
 
 from ...core.tensor import as_tensor
 from .. import functional as F
-from .. import torch_init as init
 from ..module import Module
-from ._common import factory_dtype, new_buffer, new_parameter, positive_int
+from ._common import add_affine_parameters, factory_dtype, new_buffer, positive_int, reset_affine_parameters
 
 
 class _BatchNorm(Module):
@@ -24,15 +23,7 @@ class _BatchNorm(Module):
             raise ValueError(f"{who}: momentum must be in [0, 1] or None, got {momentum!r}")
         self.eps, self.momentum, self.affine = eps, momentum, affine
         self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = new_parameter((num_features,), dtype, device, 1.0)
-            if bias:
-                self.bias = new_parameter((num_features,), dtype, device, 0.0)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        add_affine_parameters(self, affine, bias, (num_features,), dtype, device)
         if track_running_stats:
             dt = factory_dtype(dtype)
             self.register_buffer("running_mean", new_buffer(np.zeros(num_features, dt), device))
@@ -52,10 +43,7 @@ class _BatchNorm(Module):
 
     def reset_parameters(self):
         self.reset_running_stats()
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        reset_affine_parameters(self)
 
     def forward(self, input):
         x = as_tensor(input)

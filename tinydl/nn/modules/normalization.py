@@ -3,9 +3,8 @@ import numpy as np
 
 from ...core.tensor import as_tensor
 from .. import functional as F
-from .. import torch_init as init
 from ..module import Module
-from ._common import new_parameter, positive_int
+from ._common import add_affine_parameters, positive_int, reset_affine_parameters
 
 
 class LayerNorm(Module):
@@ -22,22 +21,11 @@ class LayerNorm(Module):
             raise ValueError(f"LayerNorm: eps must be positive, got {eps!r}")
         self.normalized_shape = tuple(int(n) for n in shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
-        if elementwise_affine:
-            self.weight = new_parameter(self.normalized_shape, dtype, device, 1.0)
-            if bias:
-                self.bias = new_parameter(self.normalized_shape, dtype, device, 0.0)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        add_affine_parameters(self, elementwise_affine, bias, self.normalized_shape, dtype, device)
         self.built = True
 
     def reset_parameters(self):
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        reset_affine_parameters(self)
 
     def forward(self, input):
         x = as_tensor(input)
@@ -63,22 +51,11 @@ class GroupNorm(Module):
         if num_channels % num_groups:
             raise ValueError("num_channels must be divisible by num_groups")
         self.eps, self.affine = eps, affine
-        if affine:
-            self.weight = new_parameter((num_channels,), dtype, device, 1.0)
-            if bias:
-                self.bias = new_parameter((num_channels,), dtype, device, 0.0)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        add_affine_parameters(self, affine, bias, (num_channels,), dtype, device)
         self.built = True
 
     def reset_parameters(self):
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        reset_affine_parameters(self)
 
     def forward(self, input):
         x = as_tensor(input)
