@@ -11,7 +11,8 @@ from hypothesis import given, settings, strategies as st
 import tinydl.tf as tf
 from tinydl.keras import backend, ops
 from tinydl.testing import gradcheck
-from golden.keras_ops_cases import CASES, DTYPES, GRAD_CASES, SCALARS, UNARY_DTYPE_OPS, inputs, parts
+from golden.keras_ops_cases import (BINARY_DTYPE_OPS, CASES, DTYPES, GRAD_CASES, SCALARS, UNARY_DTYPE_OPS,
+                                   binary_call, inputs, parts)
 
 HERE = os.path.join(os.path.dirname(__file__), "golden")
 G = np.load(os.path.join(HERE, "keras_ops.npz"), allow_pickle=False)
@@ -59,7 +60,8 @@ def test_add_promotion_matches_keras_for_every_dtype_pair():
 
 
 def test_unary_result_dtypes_match_keras():
-    """mean/var/sqrt/exp/floor of ints and bool are float32, sum/prod widen to int32/uint32, ..."""
+    """mean/var/sqrt/exp/floor of ints and bool are float32, sum/prod widen to int32/uint32, erf and
+    softmax refuse integers, relu refuses bool, ..."""
     for key, want in META["unary_dtypes"].items():
         op, d = key.split(":")
         x = np.ones((2, 2), d)
@@ -69,6 +71,20 @@ def test_unary_result_dtypes_match_keras():
         else:
             assert ops.dtype(getattr(ops, op)(x)) == want, key
     assert sorted({k.split(":")[0] for k in META["unary_dtypes"]}) == sorted(UNARY_DTYPE_OPS)
+
+
+def test_binary_result_dtypes_match_keras():
+    """subtract/multiply/divide/maximum/minimum/power/equal/where/concatenate/stack over every pair
+    of dtypes and Python scalars; two bools are refused where TensorFlow refuses them."""
+    for key, want in META["binary_dtypes"].items():
+        op, pair = key.split(":")
+        a, b = pair.split("+")
+        if want.startswith("error"):
+            with pytest.raises((TypeError, ValueError)):
+                binary_call(ops, op, _operand(a), _operand(b))
+        else:
+            assert ops.dtype(binary_call(ops, op, _operand(a), _operand(b))) == want, key
+    assert sorted({k.split(":")[0] for k in META["binary_dtypes"]}) == sorted(BINARY_DTYPE_OPS)
 
 
 @pytest.mark.parametrize("name", sorted(GRAD_CASES))
@@ -97,7 +113,18 @@ def test_composite_ops_gradients_match_finite_differences(rows, cols, seed):
                lambda t: ops.softplus(t) + ops.elu(t) + ops.selu(t) + ops.log_sigmoid(t) + ops.gelu(t),
                lambda t: ops.categorical_crossentropy(ops.softmax(t), ops.sigmoid(t)),
                lambda t: ops.segment_sum(t, np.arange(rows) % 2, num_segments=2),
-               lambda t: ops.moments(t, axes=[0])[1] + ops.var(t, axis=0)):
+               lambda t: ops.moments(t, axes=[0])[1] + ops.var(t, axis=0),
+               lambda t: ops.normalize(t) + ops.normalize(t, axis=0, order=1) + ops.logsumexp(t, axis=0),
+               lambda t: ops.dot(t, ops.transpose(t)) + ops.einsum("ij,kj->ik", t, t),
+               lambda t: ops.slice_update(t, (0, 0), ops.square(ops.slice(t, (0, 1), (1, 1)))),
+               lambda t: ops.scatter(np.array([[0], [0], [1]]), ops.take(t, [0, 1, -1]), (2,)),
+               lambda t: ops.pad(ops.roll(ops.flip(t, axis=1), 1, axis=1), ((1, 0), (0, 2))),
+               lambda t: ops.moveaxis(ops.expand_dims(t, 0), 0, -1) * 2.0,
+               lambda t: ops.hard_sigmoid(t) + ops.softsign(t) + ops.silu(t) + ops.erf(t) + ops.rsqrt(t * t + 1),
+               lambda t: ops.binary_crossentropy(np.full(t.shape, 0.3), ops.sigmoid(t)),
+               lambda t: ops.sparse_categorical_crossentropy(np.arange(rows) % cols, ops.softmax(t)),
+               lambda t: ops.clip(t, -0.5, 0.5) + ops.where(t > 0, t, ops.exp(t)) + ops.nan_to_num(t),
+               lambda t: ops.prod(t, axis=1) + ops.max(t, axis=1) - ops.min(t, axis=1)):
         assert gradcheck(fn, x, atol=1e-5, rtol=1e-4)
 
 

@@ -262,5 +262,21 @@ GRAD_CASES = {
 # the dtypes whose pairwise promotion under ops.add is recorded (and Python scalars)
 DTYPES = ["bool", "uint8", "uint16", "int8", "int16", "int32", "int64", "float16", "float32", "float64"]
 SCALARS = {"py_bool": True, "py_int": 2, "py_float": 2.5}
-UNARY_DTYPE_OPS = ["mean", "sum", "sqrt", "exp", "abs", "square", "var", "cumsum", "prod", "floor", "argmax",
-                   "negative", "max"]
+UNARY_DTYPE_OPS = ["abs", "all", "any", "argmax", "argmin", "argsort", "ceil", "cos", "count_nonzero", "cumsum",
+                   "elu", "erf", "exp", "expm1", "flip", "floor", "gelu", "hard_sigmoid", "isfinite", "isinf",
+                   "isnan", "leaky_relu", "log", "log1p", "log_sigmoid", "log_softmax", "logsumexp", "max", "mean",
+                   "min", "nan_to_num", "negative", "norm", "prod", "ravel", "relu", "relu6", "round", "rsqrt",
+                   "selu", "sigmoid", "sign", "silu", "sin", "softmax", "softplus", "softsign", "sort", "sqrt",
+                   "square", "std", "sum", "tanh", "transpose", "var"]
+BINARY_DTYPE_OPS = ["subtract", "multiply", "divide", "maximum", "minimum", "power", "equal", "where_else",
+                    "concatenate", "stack"]
+
+
+def binary_call(ops, name, a, b):
+    """ops.<name>(a, b) for the dtype grid (where_else: where(True, a, b); concatenate/stack: of [a, b])."""
+    if name == "where_else":
+        return ops.where(True, a, b)
+    if name in ("concatenate", "stack"):
+        return getattr(ops, name)([ops.convert_to_tensor(a), ops.convert_to_tensor(b)] if not (
+            isinstance(a, (bool, int, float)) or isinstance(b, (bool, int, float))) else [a, b])
+    return getattr(ops, name)(a, b)

@@ -17,14 +17,15 @@ from keras import ops
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from keras_ops_cases import CASES, DTYPES, GRAD_CASES, SCALARS, UNARY_DTYPE_OPS, inputs, parts  # noqa: E402
+from keras_ops_cases import (BINARY_DTYPE_OPS, CASES, DTYPES, GRAD_CASES, SCALARS, UNARY_DTYPE_OPS,  # noqa: E402
+                             binary_call, inputs, parts)
 
 
 def main():
     x = inputs()
     out = {f"in_{k}": v for k, v in x.items()}
     meta = {"__version__": {"tensorflow": tf.__version__, "keras": keras.__version__}, "cases": {},
-            "add_dtypes": {}, "unary_dtypes": {}}
+            "add_dtypes": {}, "binary_dtypes": {}, "unary_dtypes": {}}
     for name, fn in CASES.items():
         try:
             got = parts(ops, fn(ops, x))
@@ -53,6 +54,18 @@ def main():
                 meta["add_dtypes"][f"{a_name}+{b_name}"] = keras.backend.standardize_dtype(ops.add(a, b).dtype)
             except Exception as e:  # noqa: BLE001 - recorded: tinydl must refuse too
                 meta["add_dtypes"][f"{a_name}+{b_name}"] = f"error:{type(e).__name__}"
+    for op in BINARY_DTYPE_OPS:
+        for a_name, a in operands.items():
+            for b_name, b in operands.items():
+                if a_name in SCALARS and b_name in SCALARS:
+                    continue
+                if op in ("concatenate", "stack") and (a_name in SCALARS or b_name in SCALARS):
+                    continue
+                try:
+                    dt = keras.backend.standardize_dtype(binary_call(ops, op, a, b).dtype)
+                except Exception as e:  # noqa: BLE001
+                    dt = f"error:{type(e).__name__}"
+                meta["binary_dtypes"][f"{op}:{a_name}+{b_name}"] = dt
     for op in UNARY_DTYPE_OPS:
         for d in DTYPES:
             try:

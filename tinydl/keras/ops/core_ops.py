@@ -9,7 +9,8 @@ from ...core.ops import gather as G
 from ...core.ops import shape as S
 from ...core.tensor import Tensor
 from . import dtypes as D
-from .dtypes import check_concrete, float_of, shape_tuple, standardize_dtype, tensor
+from .dtypes import check_concrete, shape_tuple, standardize_dtype, tensor
+from .numpy_math import float_input
 
 
 def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
@@ -115,13 +116,11 @@ def top_k(x, k, sorted=True):  # noqa: A002
 
 
 def erf(x):
-    x = tensor(x, who="erf")
-    return T.erf(D.cast(x, float_of(x)))
+    return T.erf(float_input(x, "erf"))
 
 
 def rsqrt(x):
-    x = tensor(x, who="rsqrt")
-    x = D.cast(x, float_of(x))
+    x = float_input(x, "rsqrt")
     return T.div(Tensor(np.ones((), x.dtype)), T.sqrt(x))
 
 

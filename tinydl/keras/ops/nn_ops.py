@@ -10,16 +10,20 @@ import numpy as np
 from ...core import functional as T
 from ...core.ops import pointwise as P
 from ...core.tensor import Tensor
-from .dtypes import axes, cast, result_type, standardize_dtype, tensor
+from .dtypes import FLOATX, axes, cast, result_type, standardize_dtype, tensor
+from .numpy_math import float_input
 
 EPSILON = 1e-7  # keras.backend.epsilon()
 _SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
 
 
-def _float(x, who):
+_float = float_input
+
+
+def _no_bool(x, who):
     x = tensor(x, who=who)
-    if x.dtype.kind != "f":
-        raise TypeError(f"keras.ops.{who}: expects a float tensor, got dtype {x.dtype.name} (cast it first)")
+    if x.dtype == np.bool_:
+        raise TypeError(f"keras.ops.{who}: not defined for bool tensors (the TensorFlow backend refuses it)")
     return x
 
 
@@ -28,12 +32,12 @@ def _const(value, like):
 
 
 def relu(x):
-    x = tensor(x, who="relu")
+    x = _no_bool(x, "relu")
     return T.relu(x) if x.dtype.kind == "f" else Tensor(np.maximum(x.data, 0).astype(x.dtype))
 
 
 def relu6(x):
-    x = tensor(x, who="relu6")
+    x = _no_bool(x, "relu6")
     return T.clip(x, 0.0, 6.0) if x.dtype.kind == "f" else Tensor(np.clip(x.data, 0, 6).astype(x.dtype))
 
 
@@ -75,7 +79,9 @@ def selu(x):
 
 
 def leaky_relu(x, negative_slope=0.2):
-    return T.leaky_relu(_float(x, "leaky_relu"), float(negative_slope))
+    """Integer input is computed in floatx, as Keras."""
+    x = _no_bool(x, "leaky_relu")
+    return T.leaky_relu(cast(x, FLOATX) if x.dtype.kind in "iu" else x, float(negative_slope))
 
 
 def log_sigmoid(x):

@@ -22,24 +22,26 @@ def _binary(x1, x2, who, *extra):
     return tensor(x1, d, who), tensor(x2, d, who)
 
 
-def _no_bool(pair, who):
-    if pair[0].dtype == np.bool_:
-        raise TypeError(f"keras.ops.{who}: bool tensors cannot be {who}ed (the TensorFlow backend refuses it); "
-                        "cast them first")
-    return pair
+def _numeric(x1, x2, who):
+    """Both operands promoted; two bools are refused, as the TensorFlow backend refuses them."""
+    a, b = _binary(x1, x2, who)
+    if a.dtype == np.bool_:
+        raise TypeError(f"keras.ops.{who}: not defined for two bool tensors (the TensorFlow backend refuses "
+                        "it); cast them first")
+    return a, b
 
 
-def add(x1, x2): return T.add(*_no_bool(_binary(x1, x2, "add"), "add"))
-def subtract(x1, x2): return T.sub(*_no_bool(_binary(x1, x2, "subtract"), "subtract"))
-def multiply(x1, x2): return T.mul(*_binary(x1, x2, "multiply"))
+def add(x1, x2): return T.add(*_numeric(x1, x2, "add"))
+def subtract(x1, x2): return T.sub(*_numeric(x1, x2, "subtract"))
+def multiply(x1, x2): return T.mul(*_numeric(x1, x2, "multiply"))
 def divide(x1, x2): return T.div(*_binary(x1, x2, "divide", float))
 def true_divide(x1, x2): return divide(x1, x2)
-def maximum(x1, x2): return T.maximum(*_binary(x1, x2, "maximum"))
-def minimum(x1, x2): return T.minimum(*_binary(x1, x2, "minimum"))
+def maximum(x1, x2): return T.maximum(*_numeric(x1, x2, "maximum"))
+def minimum(x1, x2): return T.minimum(*_numeric(x1, x2, "minimum"))
 
 
 def power(x1, x2):
-    a, b = _binary(x1, x2, "power")
+    a, b = _numeric(x1, x2, "power")
     return T.pow(a, b) if a.dtype.kind == "f" else Tensor(np.power(a.data, b.data))
 
 
@@ -120,7 +122,9 @@ def sign(x):
 def round(x, decimals=0):  # noqa: A001
     """Half to even (as TensorFlow); integers come back unchanged when ``decimals`` >= 0."""
     x = tensor(x, who="round")
-    if x.dtype.kind in "iub" and decimals >= 0:
+    if x.dtype == np.bool_:
+        raise TypeError("keras.ops.round: not defined for bool tensors (the TensorFlow backend refuses it)")
+    if x.dtype.kind in "iu" and decimals >= 0:
         return x
     return Tensor(np.round(x.data, int(decimals)).astype(x.dtype))
 
@@ -281,9 +285,17 @@ def cumsum(x, axis=None, dtype=None):
     return _same_dtype(G.CumSum.apply(x, dim=axes(axis, x.ndim)[0]), x)
 
 
+def float_input(x, who):
+    """A float Tensor, or TypeError: these functions take no integer input in the TensorFlow backend."""
+    x = tensor(x, who=who)
+    if x.dtype.kind != "f":
+        raise TypeError(f"keras.ops.{who}: expects a float tensor, got dtype {x.dtype.name} (cast it first)")
+    return x
+
+
 def logsumexp(x, axis=None, keepdims=False):
-    x = tensor(x, who="logsumexp")
-    return T.logsumexp(cast(x, float_of(x)), axis=axes(axis, x.ndim), keepdims=bool(keepdims))
+    x = float_input(x, "logsumexp")
+    return T.logsumexp(x, axis=axes(axis, x.ndim), keepdims=bool(keepdims))
 
 
 # ---- products ------------------------------------------------------------------------------------
