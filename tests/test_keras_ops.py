@@ -152,8 +152,12 @@ def test_unimplemented_keras_names_raise_not_implemented():
 
 def test_ops_refuse_symbolic_tensors_and_bad_arguments():
     from tinydl.keras import Input
+    kt = Input(shape=(3,), dtype="int32")
     with pytest.raises(NotImplementedError, match="ops.add on a symbolic KerasTensor"):
-        ops.add(Input(shape=(3,)), 1.0)
+        ops.add(kt, 1.0)
+    with pytest.raises(NotImplementedError, match="ops.concatenate on a symbolic KerasTensor"):
+        ops.concatenate([kt, kt])
+    assert ops.shape(kt) == (None, 3) and ops.dtype(kt) == "int32" and not ops.is_tensor(kt)  # as Keras
     with pytest.raises(ValueError, match="split"):
         ops.split(ops.zeros((5,)), 2)
     with pytest.raises(ValueError, match="pad_width"):

@@ -37,13 +37,15 @@ def is_tensor(x):
 
 
 def shape(x):
-    """The shape as a tuple of ints."""
-    return tuple(tensor(x, who="shape").shape)
+    """The shape as a tuple of ints (a symbolic KerasTensor's has None for the batch axis)."""
+    from ..graph import KerasTensor
+    return tuple(x.shape) if isinstance(x, KerasTensor) else tuple(tensor(x, who="shape").shape)
 
 
 def dtype(x):
-    """The dtype's Keras name ('float32', 'int32', ...)."""
-    return standardize_dtype(tensor(x, who="dtype").dtype)
+    """The dtype's Keras name ('float32', 'int32', ...), of a Tensor or a symbolic KerasTensor."""
+    from ..graph import KerasTensor
+    return standardize_dtype(x.dtype if isinstance(x, KerasTensor) else tensor(x, who="dtype").dtype)
 
 
 def _box(inputs, start_indices, sizes, who):
