@@ -2,6 +2,7 @@
 row, every row's check names a test that exists, and every `same`/`differs` op is called by the
 recorded cases (tests/golden/keras_ops_cases.py) or by its check."""
 import ast
+import functools
 import os
 import re
 
@@ -18,6 +19,7 @@ def _rows():
                 if line.startswith("| ") and not line.startswith("| name")]
 
 
+@functools.lru_cache(maxsize=None)
 def _tests_in(path):
     with open(os.path.join(ROOT, path)) as f:
         text = f.read()
