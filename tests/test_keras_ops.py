@@ -124,7 +124,13 @@ def test_composite_ops_gradients_match_finite_differences(rows, cols, seed):
                lambda t: ops.binary_crossentropy(np.full(t.shape, 0.3), ops.sigmoid(t)),
                lambda t: ops.sparse_categorical_crossentropy(np.arange(rows) % cols, ops.softmax(t)),
                lambda t: ops.clip(t, -0.5, 0.5) + ops.where(t > 0, t, ops.exp(t)) + ops.nan_to_num(t),
-               lambda t: ops.prod(t, axis=1) + ops.max(t, axis=1) - ops.min(t, axis=1)):
+               lambda t: ops.prod(t, axis=1) + ops.max(t, axis=1) - ops.min(t, axis=1),
+               lambda t: ops.layer_normalization(t, np.arange(cols) + 1.0, 0.5) + ops.rms_normalization(t, axis=0),
+               lambda t: ops.mod(t, 0.7) + ops.arctan(t) + ops.tan(t * 0.3) + ops.sinh(t) + ops.cosh(t),
+               lambda t: ops.log2(t * t + 1) + ops.log10(t * t + 1) + ops.reciprocal(t * t + 1),
+               lambda t: ops.arcsin(ops.tanh(t) * 0.9) + ops.arccos(ops.tanh(t) * 0.9),
+               lambda t: ops.outer(ops.unstack(t)[0], ops.hstack([t[0], t[-1]])) * 1.0,
+               lambda t: ops.vstack([t, ops.copy(t)])):
         assert gradcheck(fn, x, atol=1e-5, rtol=1e-4)
 
 

@@ -174,6 +174,28 @@ CASES = {
     "size": lambda ops, x: ops.size(x["c"]),
     "ndim": lambda ops, x: ops.ndim(x["c"]),
     "shape": lambda ops, x: ops.shape(ops.convert_to_tensor(x["c"])),
+    "tan": lambda ops, x: ops.tan(x["a"]),
+    "sinh_int": lambda ops, x: ops.sinh(x["i"]),
+    "cosh": lambda ops, x: ops.cosh(x["a"]),
+    "arcsin": lambda ops, x: ops.arcsin(x["p"]),
+    "arccos": lambda ops, x: ops.arccos(x["p"]),
+    "arctan": lambda ops, x: ops.arctan(x["a"]),
+    "log2": lambda ops, x: ops.log2(x["pos"]),
+    "log10_int": lambda ops, x: ops.log10(ops.abs(x["i"]) + 1),
+    "reciprocal": lambda ops, x: ops.reciprocal(x["pos"]),
+    "trunc": lambda ops, x: ops.trunc(x["a"] * 3),
+    "floor_divide": lambda ops, x: ops.floor_divide(x["i"], 3),
+    "floor_divide_float": lambda ops, x: ops.floor_divide(x["a"] * 4, x["pos"]),
+    "mod_int": lambda ops, x: ops.mod(x["i"], 3),
+    "mod_neg": lambda ops, x: ops.mod(x["i"], -3),
+    "mod_float": lambda ops, x: ops.mod(x["a"] * 4, x["pos"]),
+    "identity": lambda ops, x: ops.identity(3),
+    "hstack": lambda ops, x: ops.hstack([x["a"], x["i"]]),
+    "hstack_1d": lambda ops, x: ops.hstack([x["a"][0], x["pos"][1]]),
+    "vstack": lambda ops, x: ops.vstack([x["a"], x["pos"]]),
+    "unstack": lambda ops, x: ops.unstack(x["c"], axis=1),
+    "outer": lambda ops, x: ops.outer(x["a"][0], x["i"][1]),
+    "copy": lambda ops, x: ops.copy(x["a"]),
     # nn
     "relu": lambda ops, x: ops.relu(x["a"]),
     "relu6": lambda ops, x: ops.relu6(x["a"] * 8),
@@ -208,6 +230,11 @@ CASES = {
     "moments_keepdims": lambda ops, x: ops.moments(x["a"], axes=[1], keepdims=True),
     "normalize": lambda ops, x: ops.normalize(x["a"]),
     "normalize_order1": lambda ops, x: ops.normalize(x["a"], axis=0, order=1),
+    "layer_normalization": lambda ops, x: ops.layer_normalization(x["c"], x["a"][0], x["pos"][0]),
+    "layer_normalization_axes": lambda ops, x: ops.layer_normalization(x["c"], axis=(1, 2), epsilon=1e-3),
+    "layer_normalization_f16": lambda ops, x: ops.layer_normalization(x["a"].astype(np.float16)),
+    "rms_normalization": lambda ops, x: ops.rms_normalization(x["c"], x["pos"][0]),
+    "rms_normalization_axis0": lambda ops, x: ops.rms_normalization(x["a"], axis=0, epsilon=1e-2),
     # core and math
     "convert_to_tensor_list_int": lambda ops, x: ops.convert_to_tensor([1, 2, 3]),
     "convert_to_tensor_list_float": lambda ops, x: ops.convert_to_tensor([1.0, 2.0]),
@@ -257,18 +284,24 @@ GRAD_CASES = {
     "tile": ("a", lambda ops, v: ops.tile(v, (1, 2))),
     "var_mean": ("a", lambda ops, v: ops.var(v, axis=1) + ops.mean(v, axis=1)),
     "prod": ("a", lambda ops, v: ops.prod(v, axis=0)),
+    "layer_normalization": ("c", lambda ops, v: ops.layer_normalization(v, np.arange(4.0, dtype=np.float32))),
+    "rms_normalization": ("c", lambda ops, v: ops.rms_normalization(v, axis=(1, 2))),
+    "mod": ("pos", lambda ops, v: ops.mod(v * 3, np.full((3, 4), 0.7, np.float32))),
+    "arctan_log2": ("pos", lambda ops, v: ops.arctan(v) + ops.log2(v) + ops.reciprocal(v)),
 }
 
 # the dtypes whose pairwise promotion under ops.add is recorded (and Python scalars)
 DTYPES = ["bool", "uint8", "uint16", "int8", "int16", "int32", "int64", "float16", "float32", "float64"]
 SCALARS = {"py_bool": True, "py_int": 2, "py_float": 2.5}
-UNARY_DTYPE_OPS = ["abs", "all", "any", "argmax", "argmin", "argsort", "ceil", "cos", "count_nonzero", "cumsum",
+UNARY_DTYPE_OPS = ["arctan", "log10", "reciprocal", "trunc", "copy", "layer_normalization", "rms_normalization",
+                   "abs", "all", "any", "argmax", "argmin", "argsort", "ceil", "cos", "count_nonzero", "cumsum",
                    "elu", "erf", "exp", "expm1", "flip", "floor", "gelu", "hard_sigmoid", "isfinite", "isinf",
                    "isnan", "leaky_relu", "log", "log1p", "log_sigmoid", "log_softmax", "logsumexp", "max", "mean",
                    "min", "nan_to_num", "negative", "norm", "prod", "ravel", "relu", "relu6", "round", "rsqrt",
                    "selu", "sigmoid", "sign", "silu", "sin", "softmax", "softplus", "softsign", "sort", "sqrt",
                    "square", "std", "sum", "tanh", "transpose", "var"]
-BINARY_DTYPE_OPS = ["subtract", "multiply", "divide", "maximum", "minimum", "power", "equal", "where_else",
+BINARY_DTYPE_OPS = ["mod", "floor_divide", "outer", "hstack",
+                    "subtract", "multiply", "divide", "maximum", "minimum", "power", "equal", "where_else",
                     "concatenate", "stack"]
 
 
@@ -276,7 +309,7 @@ def binary_call(ops, name, a, b):
     """ops.<name>(a, b) for the dtype grid (where_else: where(True, a, b); concatenate/stack: of [a, b])."""
     if name == "where_else":
         return ops.where(True, a, b)
-    if name in ("concatenate", "stack"):
+    if name in ("concatenate", "stack", "hstack"):
         return getattr(ops, name)([ops.convert_to_tensor(a), ops.convert_to_tensor(b)] if not (
             isinstance(a, (bool, int, float)) or isinstance(b, (bool, int, float))) else [a, b])
     return getattr(ops, name)(a, b)

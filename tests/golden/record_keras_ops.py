@@ -59,7 +59,7 @@ def main():
             for b_name, b in operands.items():
                 if a_name in SCALARS and b_name in SCALARS:
                     continue
-                if op in ("concatenate", "stack") and (a_name in SCALARS or b_name in SCALARS):
+                if op in ("concatenate", "stack", "hstack") and (a_name in SCALARS or b_name in SCALARS):
                     continue
                 try:
                     dt = keras.backend.standardize_dtype(binary_call(ops, op, a, b).dtype)

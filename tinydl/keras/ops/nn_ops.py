@@ -193,6 +193,54 @@ def normalize(x, axis=-1, order=2, epsilon=None):
     return x / T.maximum(norm(x, ord=order, axis=axis, keepdims=True), _const(eps, x))
 
 
-__all__ = ["binary_crossentropy", "categorical_crossentropy", "elu", "gelu", "hard_sigmoid", "leaky_relu",
+def _norm_axes(x, axis):
+    return axes(axis, x.ndim)
+
+
+def _weight(v, x, ax):
+    """gamma/beta/scale in x's dtype, reshaped to broadcast over ``ax`` unless it already does."""
+    v = tensor(v, x.dtype.name, who="layer_normalization")
+    if v.ndim != x.ndim and tuple(ax) != (x.ndim - 1,):
+        v = T.reshape(v, tuple(x.shape[i] if i in ax else 1 for i in range(x.ndim)))
+    return v
+
+
+def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwargs):
+    """(x - mean) / sqrt(var + epsilon) * gamma + beta over ``axis`` (epsilon 1e-7 by default),
+    computed in at least float32 and cast back."""
+    if kwargs.get("rms_scaling"):
+        raise NotImplementedError("tinydl.keras.ops.layer_normalization: the deprecated rms_scaling=True is "
+                                  "not implemented; use ops.rms_normalization")
+    x = tensor(x, who="layer_normalization")
+    original = x.dtype.name
+    x = cast(x, result_type(original, "float32"))
+    ax = _norm_axes(x, axis)
+    eps = EPSILON if epsilon is None else epsilon
+    mean = T.mean(x, axis=ax, keepdims=True)
+    centered = x - mean
+    out = centered / T.sqrt(T.mean(centered * centered, axis=ax, keepdims=True) + _const(eps, x))
+    if gamma is not None:
+        out = out * _weight(gamma, x, ax)
+    if beta is not None:
+        out = out + _weight(beta, x, ax)
+    return cast(out, original)
+
+
+def rms_normalization(x, scale=None, axis=-1, epsilon=None):
+    """x / sqrt(mean(x**2) + epsilon) * scale over ``axis`` (epsilon 1e-7 by default)."""
+    x = tensor(x, who="rms_normalization")
+    original = x.dtype.name
+    x = cast(x, result_type(original, "float32"))
+    x = T.reshape(x, (1,)) if x.ndim == 0 else x
+    ax = _norm_axes(x, axis)
+    eps = EPSILON if epsilon is None else epsilon
+    out = x / T.sqrt(T.mean(x * x, axis=ax, keepdims=True) + _const(eps, x))
+    if scale is not None:
+        out = out * _weight(scale, x, ax)
+    return cast(out, original)
+
+
+__all__ = ["layer_normalization", "rms_normalization",
+           "binary_crossentropy", "categorical_crossentropy", "elu", "gelu", "hard_sigmoid", "leaky_relu",
            "log_sigmoid", "log_softmax", "moments", "normalize", "one_hot", "relu", "relu6", "selu", "sigmoid",
            "silu", "softmax", "softplus", "softsign", "sparse_categorical_crossentropy", "swish"]

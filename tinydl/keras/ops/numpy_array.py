@@ -65,6 +65,11 @@ def eye(N, M=None, k=0, dtype=None):  # noqa: N803 - Keras's argument names
     return Tensor(np.eye(int(N), None if M is None else int(M), int(k), dtype=standardize_dtype(dtype)))
 
 
+def identity(n, dtype=None):
+    """The n x n identity matrix (NumPy's identity), floatx by default."""
+    return eye(n, n, dtype=dtype)
+
+
 def tri(N, M=None, k=0, dtype=None):  # noqa: N803
     return Tensor(np.tri(int(N), None if M is None else int(M), int(k), dtype=standardize_dtype(dtype)))
 
@@ -151,6 +156,36 @@ def concatenate(xs, axis=0):
 
 def stack(x, axis=0):
     return T.stack(_promoted(x, "stack"), axis=int(axis))
+
+
+def hstack(xs):
+    ts = _promoted(xs, "hstack")
+    return T.concatenate(ts, axis=0 if ts[0].ndim == 1 else 1)
+
+
+def vstack(xs):
+    return T.concatenate(_promoted(xs, "vstack"), axis=0)
+
+
+def unstack(x, num=None, axis=0):
+    """The slices along ``axis`` as a list (``num``, when given, must equal the axis' size)."""
+    x = tensor(x, who="unstack")
+    axis = axes(axis, x.ndim)[0]
+    n = x.shape[axis]
+    if num is not None and int(num) != n:
+        raise ValueError(f"keras.ops.unstack: num={num} but axis {axis} has size {n}")
+    return [T.getitem(x, (slice(None),) * axis + (i,)) for i in builtins.range(n)]
+
+
+def outer(x1, x2):
+    a, b = tensor(x1, who="outer"), tensor(x2, who="outer")
+    d = result_type(a.dtype.name, b.dtype.name)
+    return T.mul(T.reshape(cast(a, d), (-1, 1)), T.reshape(cast(b, d), (1, -1)))
+
+
+def copy(x):
+    x = tensor(x, who="copy")
+    return T.clone(x) if x.dtype.kind == "f" else Tensor(x.data.copy())
 
 
 def split(x, indices_or_sections, axis=0):
@@ -262,7 +297,8 @@ def ndim(x):
     return tensor(x, who="ndim").ndim
 
 
-__all__ = ["arange", "broadcast_to", "concatenate", "expand_dims", "eye", "flip", "full", "full_like", "linspace",
+__all__ = ["copy", "hstack", "identity", "outer", "unstack", "vstack",
+           "arange", "broadcast_to", "concatenate", "expand_dims", "eye", "flip", "full", "full_like", "linspace",
            "moveaxis", "ndim", "ones", "ones_like", "pad", "ravel", "repeat", "reshape", "roll", "size", "split",
            "squeeze", "stack", "swapaxes", "take", "take_along_axis", "tile", "transpose", "tri", "tril", "triu",
            "zeros", "zeros_like"]

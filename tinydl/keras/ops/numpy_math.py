@@ -90,6 +90,11 @@ def _float_fn(fn, who):
 sqrt, exp, log = _float_fn(T.sqrt, "sqrt"), _float_fn(T.exp, "exp"), _float_fn(T.log, "log")
 log1p, expm1 = _float_fn(P.Log1p.apply, "log1p"), _float_fn(P.Expm1.apply, "expm1")
 sin, cos, tanh = _float_fn(T.sin, "sin"), _float_fn(T.cos, "cos"), _float_fn(T.tanh, "tanh")
+tan, sinh, cosh = _float_fn(P.Tan.apply, "tan"), _float_fn(T.sinh, "sinh"), _float_fn(T.cosh, "cosh")
+arcsin, arccos = _float_fn(P.Asin.apply, "arcsin"), _float_fn(P.Acos.apply, "arccos")
+arctan = _float_fn(P.Atan.apply, "arctan")
+log2 = _float_fn(lambda x: T.div(T.log(x), Tensor(np.log(np.asarray(2, x.dtype)))), "log2")
+log10 = _float_fn(lambda x: T.div(T.log(x), Tensor(np.log(np.asarray(10, x.dtype)))), "log10")
 floor = _float_fn(lambda x: Tensor(np.floor(x.data)), "floor")
 ceil = _float_fn(lambda x: Tensor(np.ceil(x.data)), "ceil")
 
@@ -141,6 +146,34 @@ def clip(x, x_min, x_max):
     if x.dtype.kind == "f" and lo.ndim == 0 and hi.ndim == 0:
         return T.clip(x, lo.item(), hi.item())
     return T.minimum(T.maximum(x, Tensor(lo)), Tensor(hi))
+
+
+def reciprocal(x):
+    x = float_input(x, "reciprocal")
+    return T.div(Tensor(np.ones((), x.dtype)), x)
+
+
+def trunc(x):
+    """Rounded toward zero; integer and bool input comes back unchanged."""
+    x = tensor(x, who="trunc")
+    return Tensor(np.trunc(x.data)) if x.dtype.kind == "f" else x
+
+
+def floor_divide(x1, x2):
+    a, b = _numeric(x1, x2, "floor_divide")
+    return Tensor(np.floor_divide(a.data, b.data))
+
+
+def mod(x1, x2):
+    """Python's modulo (the sign of x2). Python numbers are not weak here: they convert to int32 or
+    float32 first, as Keras's TensorFlow backend does; bool operands give int32."""
+    a, b = tensor(x1, who="mod"), tensor(x2, who="mod")
+    d = result_type(a.dtype.name, b.dtype.name)
+    a, b = cast(a, "int32" if d == "bool" else d), cast(b, "int32" if d == "bool" else d)
+    if a.dtype.kind != "f":
+        return Tensor(np.mod(a.data, b.data))
+    quotient = Tensor(np.floor(a.data / b.data))  # piecewise constant: no gradient through it
+    return T.sub(a, T.mul(quotient, b))
 
 
 def isnan(x): return Tensor(np.isnan(tensor(x, who="isnan").data))
@@ -394,7 +427,9 @@ def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - NumPy's argume
                               "(no singular values); use 'fro', 1, -1, inf or -inf")
 
 
-__all__ = ["abs", "absolute", "add", "all", "amax", "amin", "any", "argmax", "argmin", "argsort", "ceil", "clip",
+__all__ = ["arccos", "arcsin", "arctan", "cosh", "floor_divide", "log10", "log2", "mod", "reciprocal", "sinh",
+           "tan", "trunc",
+           "abs", "absolute", "add", "all", "amax", "amin", "any", "argmax", "argmin", "argsort", "ceil", "clip",
            "cos", "count_nonzero", "cumsum", "divide", "dot", "einsum", "equal", "exp", "expm1", "floor",
            "greater", "greater_equal", "isfinite", "isinf", "isnan", "less", "less_equal", "log", "log1p",
            "logical_and", "logical_not", "logical_or", "logsumexp", "matmul", "max", "maximum", "mean", "min",
