@@ -164,6 +164,10 @@ CASES = {
     "norm_fro": lambda ops, x: ops.norm(x["c"], ord="fro", axis=(1, 2)),
     "norm_matrix1": lambda ops, x: ops.norm(x["a"], ord=1),
     "norm_int": lambda ops, x: ops.norm(x["i"], axis=0),
+    "norm_vector_ord1": lambda ops, x: ops.norm(x["a"][0], ord=1),
+    "norm_vector_inf_keepdims": lambda ops, x: ops.norm(x["a"][1], ord=np.inf, keepdims=True),
+    "norm_matrix_fro_keepdims": lambda ops, x: ops.norm(x["a"], ord="fro", keepdims=True),
+    "norm_3d_refused": lambda ops, x: ops.norm(x["c"], keepdims=True),  # axis=None: all axes, at most 2
     "isnan": lambda ops, x: ops.isnan(np.array([1.0, np.nan, np.inf], np.float32)),
     "isinf": lambda ops, x: ops.isinf(np.array([1.0, np.nan, -np.inf], np.float32)),
     "isfinite": lambda ops, x: ops.isfinite(np.array([1.0, np.nan, np.inf], np.float32)),

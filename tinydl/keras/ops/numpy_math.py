@@ -389,16 +389,15 @@ def einsum(subscripts, *operands):
 
 def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - NumPy's argument name
     """Vector norms (``ord`` None/2, 1, inf, -inf, 0, any p) and the matrix norms 'fro', 1, -1,
-    inf, -inf; integer input is floatx. 'nuc' and the spectral norms raise NotImplementedError."""
+    inf, -inf; ``axis=None`` means all axes (so at most 2-D input); integer input is floatx.
+    'nuc' and the spectral norms raise NotImplementedError."""
     x = tensor(x, who="norm")
     x = cast(x, float_of(x))
     ax = axes(axis, x.ndim)
-    if ax is None:
-        if ord is not None and x.ndim > 1:
-            ax = tuple(builtins.range(x.ndim))
-        else:
-            out = T.sqrt(T.sum(T.mul(x, x)))
-            return T.reshape(out, (1,) * x.ndim) if keepdims else out
+    ax = tuple(builtins.range(x.ndim)) if ax is None else ax
+    if len(ax) not in (1, 2):
+        raise ValueError(f"keras.ops.norm: axis must name 1 or 2 axes (all axes when None), got {axis} for a "
+                         f"{x.ndim}-d input")
     kd = bool(keepdims)
     if len(ax) == 1:
         if ord is None or ord == 2:
@@ -411,10 +410,10 @@ def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - NumPy's argume
             return Tensor(np.sum(x.data != 0, axis=ax, keepdims=kd).astype(x.dtype))
         if ord == 1:
             return T.sum(T.abs(x), axis=ax, keepdims=kd)
+        if isinstance(ord, str):
+            raise ValueError(f"keras.ops.norm: invalid ord {ord!r} for a vector norm")
         p = Tensor(np.asarray(ord, x.dtype))
         return T.pow(T.sum(T.pow(T.abs(x), p), axis=ax, keepdims=kd), Tensor(np.asarray(1 / ord, x.dtype)))
-    if len(ax) != 2:
-        raise ValueError(f"keras.ops.norm: axis must name 1 or 2 axes, got {axis}")
     if ord is None or ord == "fro":
         return T.sqrt(T.sum(T.mul(x, x), axis=ax, keepdims=kd))
     if ord in (1, -1, np.inf, -np.inf):
@@ -423,8 +422,10 @@ def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - NumPy's argume
         sums = T.sum(T.abs(x), axis=inner, keepdims=True)
         out = (T.max if ord > 0 else T.min)(sums, axis=outer, keepdims=True)
         return out if kd else T.reshape(out, tuple(d for i, d in enumerate(x.shape) if i not in ax))
-    raise NotImplementedError(f"tinydl.keras.ops.norm: ord={ord!r} for matrices is not implemented "
-                              "(no singular values); use 'fro', 1, -1, inf or -inf")
+    if ord in ("nuc", 2, -2):
+        raise NotImplementedError(f"tinydl.keras.ops.norm: ord={ord!r} for matrices is not implemented "
+                                  "(no singular values); use 'fro', 1, -1, inf or -inf")
+    raise ValueError(f"keras.ops.norm: invalid ord {ord!r} for a matrix norm")
 
 
 __all__ = ["arccos", "arcsin", "arctan", "cosh", "floor_divide", "log10", "log2", "mod", "reciprocal", "sinh",
