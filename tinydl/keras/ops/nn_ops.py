@@ -121,10 +121,18 @@ def _same_shape(target, output, who):
                          f"and {output.shape}")
 
 
+def _float_target(target, output, who):
+    """The target in output's dtype; integer targets are refused, as the TensorFlow backend refuses them."""
+    t = tensor(target, who=who)
+    if t.dtype.kind != "f":
+        raise TypeError(f"keras.ops.{who}: target must be a float tensor, got dtype {t.dtype.name} (cast it first)")
+    return cast(t, output.dtype.name)
+
+
 def binary_crossentropy(target, output, from_logits=False):
     """Elementwise -(t log p + (1 - t) log(1 - p)); from logits: relu(z) - z t + log1p(exp(-|z|))."""
     output = _float(output, "binary_crossentropy")
-    target = tensor(target, output.dtype.name, who="binary_crossentropy")
+    target = _float_target(target, output, "binary_crossentropy")
     _same_shape(target, output, "binary_crossentropy")
     if from_logits:
         return T.relu(output) - output * target + P.Log1p.apply(T.exp(T.neg(T.abs(output))))
@@ -135,7 +143,7 @@ def binary_crossentropy(target, output, from_logits=False):
 
 def categorical_crossentropy(target, output, from_logits=False, axis=-1):
     output = _float(output, "categorical_crossentropy")
-    target = tensor(target, output.dtype.name, who="categorical_crossentropy")
+    target = _float_target(target, output, "categorical_crossentropy")
     _same_shape(target, output, "categorical_crossentropy")
     axis = axes(axis, output.ndim)[0]
     if from_logits:

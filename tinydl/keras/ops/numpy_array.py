@@ -148,10 +148,9 @@ def _promoted(xs, who):
 
 
 def concatenate(xs, axis=0):
-    ts = _promoted(xs, "concatenate")
     if axis is None:
-        ts, axis = [T.reshape(t, (-1,)) for t in ts], 0
-    return T.concatenate(ts, axis=int(axis))
+        raise ValueError("keras.ops.concatenate: axis=None is not supported (Keras's TensorFlow backend refuses it)")
+    return T.concatenate(_promoted(xs, "concatenate"), axis=int(axis))
 
 
 def stack(x, axis=0):
@@ -189,12 +188,16 @@ def copy(x):
 
 
 def split(x, indices_or_sections, axis=0):
-    """NumPy's split: an int n gives n equal parts (else ValueError); a list gives the cut points."""
+    """NumPy's split: an int n gives n equal parts (else ValueError); a list gives the cut points
+    (increasing, within the axis: negative or out-of-range cuts are refused, as by TensorFlow)."""
     x = tensor(x, who="split")
     if isinstance(indices_or_sections, (int, np.integer)):
         return T.split(x, int(indices_or_sections), axis=int(axis))
     n = x.shape[int(axis)]
-    cuts = [builtins.min(builtins.max(int(i) + n if int(i) < 0 else int(i), 0), n) for i in indices_or_sections]
+    cuts = [int(i) for i in indices_or_sections]
+    if builtins.any(c < 0 or c > n for c in cuts) or cuts != sorted(cuts):
+        raise ValueError(f"keras.ops.split: indices must be increasing and in [0, {n}] (the TensorFlow backend "
+                         f"refuses others), got {cuts}")
     return T.split(x, cuts, axis=int(axis))
 
 

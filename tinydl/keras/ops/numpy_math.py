@@ -60,10 +60,10 @@ less, less_equal = _compare(np.less, "less"), _compare(np.less_equal, "less_equa
 
 def where(condition, x1=None, x2=None):
     """Elements of x1 where condition, else of x2 (promoted with result_type); with neither, the
-    coordinates of the true elements, one int64 tensor per axis."""
+    coordinates of the true elements, one int32 tensor per axis."""
     c = tensor(condition, who="where").data.astype(bool)
     if x1 is None and x2 is None:
-        return tuple(Tensor(i.astype(np.int64)) for i in np.nonzero(c))
+        return tuple(Tensor(i.astype(np.int32)) for i in np.nonzero(c))
     if x1 is None or x2 is None:
         raise ValueError("keras.ops.where: give both x1 and x2, or neither")
     a, b = _binary(x1, x2, "where")
@@ -211,8 +211,10 @@ def sum(x, axis=None, keepdims=False):  # noqa: A001
 
 
 def prod(x, axis=None, keepdims=False, dtype=None):
-    x = tensor(x, who="prod")
-    x = _widened(x) if dtype is None else cast(x, dtype)
+    if dtype is not None:  # Keras 3.15's TensorFlow backend ignores dtype= (its other backends honour it)
+        raise NotImplementedError("tinydl.keras.ops.prod: dtype= is not implemented (Keras's TensorFlow backend "
+                                  "ignores it); cast the input or the result instead")
+    x = _widened(tensor(x, who="prod"))
     ax = axes(axis, x.ndim)
     out = G.Prod.apply(x, axes=tuple(builtins.range(x.ndim)) if ax is None else ax, keepdims=bool(keepdims))
     return _same_dtype(out, x)
