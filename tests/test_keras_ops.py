@@ -26,7 +26,7 @@ def test_recorded_versions_and_inputs():
         np.testing.assert_array_equal(X[k], v)
 
 
-@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")  # edge_divide_int_by_zero: inf, as Keras
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # edge_divide_int_by_zero: inf and nan, as Keras
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_op_matches_keras(name):
     want = META["cases"][name]
