@@ -135,7 +135,8 @@ def test_composite_ops_gradients_match_finite_differences(rows, cols, seed):
                lambda t: ops.log2(t * t + 1) + ops.log10(t * t + 1) + ops.reciprocal(t * t + 1),
                lambda t: ops.arcsin(ops.tanh(t) * 0.9) + ops.arccos(ops.tanh(t) * 0.9),
                lambda t: ops.outer(ops.unstack(t)[0], ops.hstack([t[0], t[-1]])) * 1.0,
-               lambda t: ops.vstack([t, ops.copy(t)])):
+               lambda t: ops.vstack([t, ops.copy(t)]),
+               lambda t: ops.dot_product_attention(*(ops.reshape(t, (1, rows, 1, cols)),) * 3, is_causal=True)):
         assert gradcheck(fn, x, atol=1e-5, rtol=1e-4)
 
 

@@ -20,6 +20,9 @@ def inputs():
         "seg": np.array([0, 2, 0], np.int32),
         "pos": (np.abs(a) + 0.5).astype(np.float32),
         "big": np.array([-1e30, -3.0, 0.0, 2.0, 1e30], np.float32),
+        "q": rng.normal(size=(2, 3, 4, 2)).astype(np.float32),
+        "k": rng.normal(size=(2, 3, 2, 2)).astype(np.float32),
+        "kv_mask": rng.random((2, 1, 3, 3)) > 0.3,
     }
 
 
@@ -239,6 +242,12 @@ CASES = {
     "layer_normalization_f16": lambda ops, x: ops.layer_normalization(x["a"].astype(np.float16)),
     "rms_normalization": lambda ops, x: ops.rms_normalization(x["c"], x["pos"][0]),
     "rms_normalization_axis0": lambda ops, x: ops.rms_normalization(x["a"], axis=0, epsilon=1e-2),
+    "attention": lambda ops, x: ops.dot_product_attention(x["q"], x["q"], x["q"]),
+    "attention_causal_scale": lambda ops, x: ops.dot_product_attention(x["q"], x["q"] * 2, x["q"], scale=0.3,
+                                                                       is_causal=True),
+    "attention_mask_bias": lambda ops, x: ops.dot_product_attention(
+        x["q"], x["q"], x["q"], bias=np.full((2, 4, 3, 3), 0.25, np.float32), mask=x["kv_mask"]),
+    "attention_grouped": lambda ops, x: ops.dot_product_attention(x["q"], x["k"], x["k"] * 3),
     # core and math
     "convert_to_tensor_list_int": lambda ops, x: ops.convert_to_tensor([1, 2, 3]),
     "convert_to_tensor_list_float": lambda ops, x: ops.convert_to_tensor([1.0, 2.0]),
@@ -348,6 +357,7 @@ GRAD_CASES = {
     "tile": ("a", lambda ops, v: ops.tile(v, (1, 2))),
     "var_mean": ("a", lambda ops, v: ops.var(v, axis=1) + ops.mean(v, axis=1)),
     "prod": ("a", lambda ops, v: ops.prod(v, axis=0)),
+    "attention": ("q", lambda ops, v: ops.dot_product_attention(v, v * 0.5, v, is_causal=True)),
     "layer_normalization": ("c", lambda ops, v: ops.layer_normalization(v, np.arange(4.0, dtype=np.float32))),
     "rms_normalization": ("c", lambda ops, v: ops.rms_normalization(v, axis=(1, 2))),
     "mod": ("pos", lambda ops, v: ops.mod(v * 3, np.full((3, 4), 0.7, np.float32))),

@@ -248,7 +248,46 @@ def rms_normalization(x, scale=None, axis=-1, epsilon=None):
     return cast(out, original)
 
 
-__all__ = ["layer_normalization", "rms_normalization",
+def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, is_causal=False,
+                          flash_attention=None, attn_logits_soft_cap=None):
+    """softmax(q k^T * scale + bias, masked) v on (batch, length, heads, head_dim) tensors, as Keras's
+    TensorFlow backend: scale 1/sqrt(head_dim) by default; ``mask`` (bool, broadcast to (batch, heads,
+    T, S)) and ``is_causal`` replace the hidden logits by a large negative number; fewer key/value
+    heads than query heads are repeated (grouped-query attention); logits and softmax in float32."""
+    if flash_attention:
+        raise ValueError("keras.ops.dot_product_attention: flash attention is not supported (as in Keras's "
+                         "TensorFlow backend)")
+    if attn_logits_soft_cap is not None:
+        raise ValueError("keras.ops.dot_product_attention: attn_logits_soft_cap is only supported by Keras for "
+                         "JAX on TPU")
+    q, k, v = (tensor(t, who="dot_product_attention") for t in (query, key, value))
+    if q.ndim != 4 or k.ndim != 4 or v.ndim != 4:
+        raise ValueError(f"keras.ops.dot_product_attention: only 4D inputs (batch, length, heads, head_dim) are "
+                         f"supported, got shapes {q.shape}, {k.shape}, {v.shape}")
+    d = result_type(q.dtype.name, k.dtype.name, v.dtype.name)
+    q, k, v = cast(q, d), cast(k, d), cast(v, d)
+    heads, kv_heads = q.shape[2], k.shape[2]
+    if heads > kv_heads > 1:  # each key/value head serves heads // kv_heads consecutive query heads
+        order = np.repeat(np.arange(kv_heads), heads // kv_heads)
+        k, v = T.getitem(k, (slice(None), slice(None), order)), T.getitem(v, (slice(None), slice(None), order))
+    logits_dtype = result_type(d, "float32")
+    scale = 1.0 / np.sqrt(np.float32(k.shape[-1])) if scale is None else scale
+    logits = cast(T.einsum("BTNH,BSNH->BNTS", q, k), logits_dtype) * Tensor(np.asarray(scale, logits_dtype))
+    if bias is not None:
+        logits = logits + cast(tensor(bias, d, who="dot_product_attention"), logits_dtype)
+    if mask is not None or is_causal:
+        keep = np.ones(logits.shape, bool)
+        if mask is not None:
+            keep &= np.broadcast_to(tensor(mask, who="dot_product_attention").data.astype(bool), logits.shape)
+        if is_causal:
+            keep &= np.tri(logits.shape[2], logits.shape[3], dtype=bool)
+        large_negative = (65500.0 if logits_dtype == "float16" else 3.38953e38) * -0.7
+        logits = T.where(keep, logits, Tensor(np.asarray(large_negative, logits_dtype)))
+    probs = cast(T.softmax(cast(logits, result_type(logits_dtype, "float32")), axis=-1), k.dtype.name)
+    return T.einsum("BNTS,BSNH->BTNH", probs, v)
+
+
+__all__ = ["dot_product_attention", "layer_normalization", "rms_normalization",
            "binary_crossentropy", "categorical_crossentropy", "elu", "gelu", "hard_sigmoid", "leaky_relu",
            "log_sigmoid", "log_softmax", "moments", "normalize", "one_hot", "relu", "relu6", "selu", "sigmoid",
            "silu", "softmax", "softplus", "softsign", "sparse_categorical_crossentropy", "swish"]
