@@ -9,7 +9,7 @@ HERE = os.path.join(os.path.dirname(__file__), "tf_programs")
 # this file's programs (tests/test_keras_layers_programs.py runs the others in the folder)
 PROGRAMS = ["beginner_quickstart.py", "custom_training_loop.py", "data_pipeline_fit.py", "subclassed_layer_model.py",
             "cnn_callbacks.py", "functional_multi_io.py", "transfer_frozen_base.py", "masked_bidirectional_lstm.py",
-            "lr_schedule_custom_callback.py"]
+            "lr_schedule_custom_callback.py", "keras3_ops_train_step.py"]
 
 
 def test_programs_use_only_the_import_rule():

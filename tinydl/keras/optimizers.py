@@ -126,16 +126,36 @@ class Optimizer:
     def apply_gradients(self, grads_and_vars):
         """Keras's custom-training-loop API: ``opt.apply_gradients(zip(grads, model.trainable_weights))``."""
         pairs = [(g, v) for g, v in grads_and_vars]
-        variables = [v for _, v in pairs]
+        self.apply([g for g, _ in pairs], [v for _, v in pairs])
+
+    def apply(self, grads, trainable_variables=None):
+        """Keras 3's ``optimizer.apply(grads, trainable_variables)``: one update of the variables
+        with these gradients (the same update as ``apply_gradients``). Without variables the
+        gradients pair up with the variables the optimizer was built on, in order. A None gradient
+        leaves its variable alone; all None is an error, as in Keras."""
+        grads = list(grads)
+        if not grads:
+            return
+        if trainable_variables is None:
+            if self.inner is None:
+                raise ValueError(f"{type(self).__name__}.apply: when passing grads without variables, the optimizer "
+                                 "must already be built on a list of variables (call optimizer.build(variables))")
+            variables = [p for group in self.inner.param_groups for p in group["params"]]
+        else:
+            variables = list(trainable_variables)
+        if len(grads) != len(variables):
+            raise ValueError(f"{type(self).__name__}.apply: {len(grads)} gradients for {len(variables)} variables")
+        if all(g is None for g in grads):
+            raise ValueError(f"{type(self).__name__}.apply: no gradients provided for any variable")
         self.build(variables)
         owned = {id(v) for v in variables}
         saved = {}
-        for g in self.inner.param_groups:
-            for p in g["params"]:
+        for group in self.inner.param_groups:
+            for p in group["params"]:
                 if id(p) not in owned:  # only the given variables move
                     saved[id(p)] = (p, p.grad)
                     p.grad = None
-        for g, v in pairs:
+        for g, v in zip(grads, variables):
             if g is None:
                 v.grad = None
                 continue

@@ -149,6 +149,9 @@ class Trainer:
         return self._output_names()
 
     def _require_compiled(self, what):
+        step = "test_step" if what in ("evaluate", "test_on_batch") else "train_step"
+        if self._compiled and self.compiled_loss is None and self._custom_step(step) is not None:
+            return  # an overridden step computes its own loss: Keras compiles such a model without one
         if not self._compiled or self.compiled_loss is None:
             raise RuntimeError(f"{self.name}.{what}: you must call compile(optimizer, loss) before {what}()"
                                if not self._compiled else f"{self.name}.{what}: compile() was called without a loss")
