@@ -56,6 +56,10 @@ def test_training_flag_reaches_call_and_sublayers():
     blk = Block()
     x = np.ones((64, 4), np.float32)
     blk(x)
+    # every weight 0.5: each of the 5 hidden units is 2.5 (random weights could make them all 0
+    # after the relu, and then dropout could change nothing); an output is 2.5k + 0.5 with k of
+    # the 5 units kept in training, never the inference value 6.75
+    blk.set_weights([np.full(w.shape, 0.5, np.float32) for w in blk.get_weights()])
     a, b = blk(x, training=False).detach().numpy(), blk(x, training=False).detach().numpy()
     assert np.array_equal(a, b)  # inference: dropout off
     assert not np.array_equal(blk(x, training=True).detach().numpy(), a)  # dropout on for this call only

@@ -156,7 +156,7 @@ def test_keras_optimizers_keep_keras_semantics_on_the_shared_classes():
     # Keras: v = 0.9 v - 0.1 g; w += v  ->  w = 1 - 0.1 - 0.19
     assert w.item() == pytest.approx(0.71)
     sd = opt.state_dict()
-    assert sd["iterations"] == 2 and sd["optimizer"] == "SGD"
+    assert sd["iterations"] == 2 and sd["optimizer"] == "KerasSGD"  # the bound rule, checked on load
 
 
 # ---- schedulers ---------------------------------------------------------------------------------

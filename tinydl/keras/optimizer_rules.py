@@ -1,5 +1,11 @@
-"""Keras 3's update rules for the optimizers tinydl.optim does not have: Adagrad, Adamax and
-Nadam, as ``tinydl.optim.Optimizer`` subclasses (one ``_update`` per parameter, on arrays).
+"""Keras 3's update rules where they are not PyTorch's: Adam (epsilon placement), Adagrad, Adamax,
+Nadam and RMSprop, as ``tinydl.optim.Optimizer`` subclasses (one ``_update`` per parameter, on arrays).
+
+* SGD with momentum: ``p -= lr wd p`` (decoupled decay, first), ``m = momentum m - lr g``,
+  ``p += m`` (Nesterov: ``p += momentum m - lr g``). The velocity holds the learning rates it was
+  made with, so under a schedule it is not PyTorch's ``lr * buf``.
+* Adam: ``p -= lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)``. That is PyTorch's update
+  with ``eps / sqrt(1 - b2^t)`` in place of ``eps``, so it runs on the same (fused) code.
 
 * Adagrad: ``acc += g^2; p -= lr * g / sqrt(acc + eps)`` (acc starts at
   ``initial_accumulator_value``).
@@ -8,7 +14,39 @@ Nadam, as ``tinydl.optim.Optimizer`` subclasses (one ``_update`` per parameter, 
   ``m_hat = mu_{t+1} m / (1 - prod mu_1..mu_{t+1}) + (1 - mu_t) g / (1 - prod mu_1..mu_t)``,
   ``v_hat = v / (1 - b2^t)``, ``p -= lr * m_hat / (sqrt(v_hat) + eps)``.
 """
-from ..optim.optimizers import Optimizer
+import math
+
+from ..optim.optimizers import Adam, AdamW, Optimizer
+
+
+class KerasSGD(Optimizer):
+    def __init__(self, params, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0, clipnorm=None,
+                 clipvalue=None):
+        super().__init__(params, dict(lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay),
+                         clipnorm, clipvalue)
+
+    def _update(self, p, g, state, group, lr):
+        if group["weight_decay"]:
+            p.data -= p.data * (group["weight_decay"] * lr)
+        mu = group["momentum"]
+        if not mu:
+            p.data -= lr * g
+            return
+        m = self._buffer(state, "momentum", p)
+        m[...] = mu * m - lr * g
+        if group["nesterov"]:
+            p.data += mu * m - lr * g
+        else:
+            p.data += m
+
+
+class KerasAdam(Adam):
+    def _eps(self, group, t):
+        return group["eps"] / math.sqrt(1 - group["betas"][1] ** t)
+
+
+class KerasAdamW(AdamW):
+    _eps = KerasAdam._eps
 
 
 class KerasAdagrad(Optimizer):

@@ -23,9 +23,6 @@ momentum=0.0, epsilon=1e-7, centered=False)``      epsilon inside the square roo
 ``Adagrad``, ``Adamax``, ``Nadam``                 Keras's own rules (``optimizer_rules``)
 =================================================  ==========================================
 
-Adam: Keras adds epsilon to ``sqrt(v)`` before the bias correction, tinydl after it; with
-epsilon = 1e-7 the two differ only when ``sqrt(v)`` is itself around 1e-7.
-
 ``learning_rate`` may be a number or a schedule (a callable of the step number, e.g.
 ``tinydl.optim.ExponentialDecay``). ``clipnorm`` and ``clipvalue`` are passed through.
 
@@ -34,6 +31,7 @@ epsilon = 1e-7 the two differ only when ``sqrt(v)`` is itself around 1e-7.
 >>> opt = optimizers.Adam(0.01)
 >>> w = tinydl.Tensor([1.0], requires_grad=True)
 >>> opt.apply_gradients([(tinydl.Tensor([0.5]), w)])
+1
 >>> opt.iterations, round(float(w.data[0]), 4)
 (1, 0.99)
 """
@@ -42,7 +40,7 @@ import sys
 from .. import optim as _optim
 from ..core.tensor import Tensor
 from . import schedules
-from .optimizer_rules import KerasAdagrad, KerasAdamax, KerasNadam, KerasRMSprop
+from .optimizer_rules import KerasAdagrad, KerasAdam, KerasSGD, KerasAdamW, KerasAdamax, KerasNadam, KerasRMSprop
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "Nadam", "schedules", "get",
            "serialize", "deserialize"]
@@ -127,6 +125,7 @@ class Optimizer:
         """Keras's custom-training-loop API: ``opt.apply_gradients(zip(grads, model.trainable_weights))``."""
         pairs = [(g, v) for g, v in grads_and_vars]
         self.apply([g for g, _ in pairs], [v for _, v in pairs])
+        return self.iterations  # Keras returns its step counter (a variable there, an int here)
 
     def apply(self, grads, trainable_variables=None):
         """Keras 3's ``optimizer.apply(grads, trainable_variables)``: one update of the variables
@@ -226,8 +225,8 @@ class Optimizer:
 class SGD(Optimizer):
     """``SGD(learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None)``.
 
-    ``weight_decay`` is passed to tinydl.optim.SGD, which adds ``wd * p`` to the gradient (the
-    same update as Keras's decoupled decay when momentum is 0).
+    Keras's update: ``p -= lr wd p`` (decoupled decay), then with momentum ``m = momentum m - lr g``,
+    ``p += m`` (or Nesterov's ``p += momentum m - lr g``); without momentum ``p -= lr g``.
     """
 
     _defaults = {"momentum": 0.0, "nesterov": False, "weight_decay": None}
@@ -237,8 +236,12 @@ class SGD(Optimizer):
 
     def _make(self, params):
         h = self.hyper
-        return _optim.SGD(params, lr=self._learning_rate, momentum=h["momentum"], nesterov=h["nesterov"],
-                          weight_decay=h["weight_decay"] or 0.0, clipnorm=self.clipnorm, clipvalue=self.clipvalue)
+        if h["momentum"]:  # Keras's velocity form (see optimizer_rules)
+            return KerasSGD(params, lr=self._learning_rate, momentum=h["momentum"], nesterov=h["nesterov"],
+                            weight_decay=h["weight_decay"] or 0.0, clipnorm=self.clipnorm, clipvalue=self.clipvalue)
+        # without momentum Keras's decoupled decay p -= lr wd p is PyTorch's L2 step: the fused kernel
+        return _optim.SGD(params, lr=self._learning_rate, weight_decay=h["weight_decay"] or 0.0,
+                          clipnorm=self.clipnorm, clipvalue=self.clipvalue)
 
 
 class Adam(Optimizer):
@@ -253,7 +256,7 @@ class Adam(Optimizer):
 
     def _make(self, params):
         h = self.hyper
-        cls = _optim.AdamW if h["weight_decay"] else _optim.Adam
+        cls = KerasAdamW if h["weight_decay"] else KerasAdam
         return cls(params, lr=self._learning_rate, betas=(h["beta_1"], h["beta_2"]), eps=h["epsilon"],
                    weight_decay=h["weight_decay"] or 0.0, amsgrad=h["amsgrad"],
                    clipnorm=self.clipnorm, clipvalue=self.clipvalue)
@@ -269,7 +272,7 @@ class AdamW(Adam):
 
     def _make(self, params):
         h = self.hyper
-        return _optim.AdamW(params, lr=self._learning_rate, betas=(h["beta_1"], h["beta_2"]), eps=h["epsilon"],
+        return KerasAdamW(params, lr=self._learning_rate, betas=(h["beta_1"], h["beta_2"]), eps=h["epsilon"],
                             weight_decay=h["weight_decay"] or 0.0, amsgrad=h["amsgrad"],
                             clipnorm=self.clipnorm, clipvalue=self.clipvalue)
 

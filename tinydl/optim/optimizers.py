@@ -119,9 +119,13 @@ class Adam(Optimizer):
                 [p.data for p, _, _ in items], [g for _, _, g in items],
                 [self._buffer(st, "exp_avg", p) for p, st, _ in items],
                 [self._buffer(st, "exp_avg_sq", p) for p, st, _ in items],
-                self._lr_value(group["lr"]), b1, b2, group["eps"], int(t),
+                self._lr_value(group["lr"]), b1, b2, self._eps(group, t), int(t),
                 group["weight_decay"], decoupled=group["decoupled_weight_decay"])
         return True
+
+    def _eps(self, group, t):
+        """The epsilon added to the bias-corrected sqrt(v) at step ``t``."""
+        return group["eps"]
 
     def _update(self, p, g, state, group, lr):
         wd = group["weight_decay"]
@@ -140,7 +144,7 @@ class Adam(Optimizer):
         v += (1 - b2) * (g * g)
         if group["amsgrad"]:
             v = p.xp.maximum(self._buffer(state, "max_exp_avg_sq", p), v, out=state["max_exp_avg_sq"].data)
-        denom = p.xp.sqrt(v) / math.sqrt(1 - b2 ** t) + group["eps"]
+        denom = p.xp.sqrt(v) / math.sqrt(1 - b2 ** t) + self._eps(group, t)
         p.data -= (lr / (1 - b1 ** t)) * m / denom
 
 
