@@ -197,14 +197,23 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False, scale=None, d
                 return_weights=return_weights, attn_mask=attn_mask, dropout_p=dropout_p, is_causal=is_causal)
 
 
-def dropout(x, rate=0.5, training=True):
-    """Inverted dropout: zero a fraction ``rate`` of the elements and scale the rest by 1/(1-rate)."""
+def dropout(x, rate=0.5, training=True, noise_shape=None, rng=None):
+    """Inverted dropout: zero a fraction ``rate`` of the elements and scale the rest by 1/(1-rate).
+    ``noise_shape`` (Keras's): the mask's shape, broadcast over the input (None entries take the
+    input's size), e.g. ``(batch, 1, features)`` drops the same features at every step. ``rng``: a
+    NumPy generator (default: tinydl's)."""
     if not 0 <= rate < 1:
         raise ValueError(f"dropout: rate must be in [0, 1), got {rate}")
     x = as_tensor(x)
     if not training or rate == 0:
         return x
-    keep = get_rng().random(x.shape) >= rate
+    shape = x.shape
+    if noise_shape is not None:
+        if len(noise_shape) != x.ndim or any(n is not None and n not in (1, d) for n, d in zip(noise_shape, x.shape)):
+            raise ValueError(f"dropout: noise_shape {tuple(noise_shape)} does not broadcast to the input's shape "
+                             f"{tuple(x.shape)}")
+        shape = tuple(d if n is None else n for n, d in zip(noise_shape, x.shape))
+    keep = (rng or get_rng()).random(shape) >= rate
     mask = x.xp.asarray(keep, dtype=x.dtype) * x.dtype.type(1 / (1 - rate))
     return x * Tensor._wrap(mask)
 

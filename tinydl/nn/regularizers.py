@@ -13,6 +13,7 @@ import numbers
 
 from ..core import functional as F
 from ..core.tensor import Tensor, as_tensor
+from .keras_objects import lookup
 
 
 class Regularizer:
@@ -85,15 +86,4 @@ def get(identifier):
     """
     if identifier is None:
         return None
-    if isinstance(identifier, str):
-        if identifier not in _BY_NAME:
-            raise ValueError(f"unknown regularizer {identifier!r}; expected one of 'l1', 'l2', 'l1_l2'")
-        return _BY_NAME[identifier]()
-    if isinstance(identifier, dict):
-        cls = {"L1": L1, "L2": L2, "L1L2": L1L2}.get(identifier.get("class_name"))
-        if cls is None:
-            raise ValueError(f"unknown regularizer config {identifier!r}")
-        return cls(**identifier.get("config", {}))
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"cannot interpret {identifier!r} as a regularizer")
+    return lookup(identifier, "regularizer", _BY_NAME, {"L1": L1, "L2": L2, "L1L2": L1L2})

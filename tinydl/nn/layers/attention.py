@@ -132,9 +132,18 @@ class MultiHeadAttention(Layer):
 
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True, output_shape=None,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
-                 bias_regularizer=None, **kwargs):
+                 bias_regularizer=None, kernel_constraint=None, bias_constraint=None, attention_axes=None,
+                 **kwargs):
+        unsupported = [arg for arg in ("use_gate", "flash_attention") if kwargs.pop(arg, None)]
         super().__init__(**kwargs)
         who = V.owner(self)
+        if unsupported:
+            raise NotImplementedError(f"{who}: {unsupported[0]} is not implemented in tinydl")
+        if attention_axes is not None:
+            raise NotImplementedError(f"{who}: attention_axes is not implemented in tinydl (attention runs over "
+                                      "the sequence axis, Keras's default)")
+        self.attention_axes = attention_axes
+        self.kernel_constraint, self.bias_constraint = kernel_constraint, bias_constraint
         V.positive_int(who, "num_heads", num_heads)
         V.positive_int(who, "key_dim", key_dim)
         if value_dim is not None:
@@ -167,9 +176,11 @@ class MultiHeadAttention(Layer):
                                             ("key", (key_dim, h, kd), (h, kd), inits[1]),
                                             ("value", (value_dim, h, vd), (h, vd), inits[2]),
                                             ("output", (h, vd, out), (out,), inits[3])):
-            self.add_weight(f"{name}_kernel", shape, k_init, self.kernel_regularizer)
+            self.add_weight(f"{name}_kernel", shape, k_init, self.kernel_regularizer,
+                            constraint=self.kernel_constraint)
             if self.use_bias:
-                self.add_weight(f"{name}_bias", bshape, self.bias_initializer, self.bias_regularizer)
+                self.add_weight(f"{name}_bias", bshape, self.bias_initializer, self.bias_regularizer,
+                                constraint=self.bias_constraint)
             else:
                 setattr(self, f"{name}_bias", None)
         self.dims = (query_dim, key_dim, value_dim)

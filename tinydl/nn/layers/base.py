@@ -73,7 +73,7 @@ class Layer(Module):
         return layer_from_config(cls, config, custom_objects)
 
     def __init__(self, name=None, input_shape=None, input_dim=None, dtype="float32", trainable=True,
-                 batch_input_shape=None):
+                 batch_input_shape=None, activity_regularizer=None):
         if name is not None and (not isinstance(name, str) or not name):
             raise ValueError(f"{type(self).__name__}: name must be a non-empty string, got {name!r}")
         super().__init__(name=name)
@@ -91,6 +91,8 @@ class Layer(Module):
         self._trainable = trainable
         object.__setattr__(self, "_call_losses", [])
         object.__setattr__(self, "_inbound_nodes", [])
+        # Keras: a penalty on the layer's output, added to the loss at each call (divided by the batch size)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
         self.training = False  # Keras: a layer called on its own, without training=, runs in inference mode
 
     def __setattr__(self, key, value):
@@ -157,7 +159,15 @@ class Layer(Module):
                     m.training = flag
         if first is not None and isinstance(out, Tensor):
             set_keras_mask(out, self.compute_mask(first, input_mask))
+        if self.__dict__.get("activity_regularizer") is not None:
+            self._add_activity_loss(out)
         return out
+
+    def _add_activity_loss(self, out):
+        for t in (out if isinstance(out, (list, tuple)) else [out]):
+            if isinstance(t, Tensor):
+                loss = self.activity_regularizer(t)
+                self.add_loss(loss / t.shape[0] if t.ndim > 0 and t.shape[0] else loss)
 
     def _as_input(self, x):
         if isinstance(x, (list, tuple)):

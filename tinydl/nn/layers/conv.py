@@ -19,10 +19,15 @@ class Conv2D(Layer):
     def __init__(self, filters, kernel_size, strides=1, padding="valid", dilation_rate=1, activation=None,
                  use_bias=True, data_format="channels_last", kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 in_channels=None, **kwargs):
+                 in_channels=None, groups=1, kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
         who = V.owner(self)
         self.filters = V.positive_int(who, "filters", filters)
+        self.groups = V.positive_int(who, "groups", groups)
+        if self.filters % self.groups:
+            raise ValueError(f"{who}: filters ({filters}) must be divisible by groups ({groups})")
+        self.kernel_constraint, self.bias_constraint = kernel_constraint, bias_constraint
+        data_format = "channels_last" if data_format is None else data_format
         self.kernel_size = V.int_pair(who, "kernel_size", kernel_size)
         self.strides = V.int_pair(who, "strides", strides)
         self.dilation_rate = V.int_pair(who, "dilation_rate", dilation_rate)
@@ -54,15 +59,22 @@ class Conv2D(Layer):
 
     def _make_weights(self, cin):
         self.in_channels = int(cin)
+        if cin % self.groups:
+            raise ValueError(f"{V.owner(self)}: the input's {cin} channels must be divisible by groups "
+                             f"({self.groups})")
         kh, kw = self.kernel_size
+        cin_g = cin // self.groups
         init_k, init_b = self.kernel_initializer, self.bias_initializer
         if init_k == "torch_default":
             from .. import init
-            fan_in = kh * kw * cin
+            fan_in = kh * kw * cin_g
             init_k = init_b = lambda shape, dtype: init.torch_default(shape, dtype, fan_in=fan_in)
-        self.add_weight("kernel", (kh, kw, cin, self.filters), init_k, self.kernel_regularizer)
+        self._add_kernel_and_bias((kh, kw, cin_g, self.filters), init_k, init_b)
+
+    def _add_kernel_and_bias(self, kernel_shape, init_k, init_b):
+        self.add_weight("kernel", kernel_shape, init_k, self.kernel_regularizer, constraint=self.kernel_constraint)
         if self.use_bias:
-            self.add_weight("bias", (self.filters,), init_b, self.bias_regularizer)
+            self.add_weight("bias", (self.filters,), init_b, self.bias_regularizer, constraint=self.bias_constraint)
         else:
             self.bias = None
 
@@ -83,8 +95,15 @@ class Conv2D(Layer):
         x = T._t(x)
         self._check_input(x)
         xh = F._to_nhwc(x, self.data_format)
-        y = F.conv2d(xh, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate, name=self.name,
-                     activation=self.activation)
+        if self.groups == 1:
+            y = F.conv2d(xh, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate,
+                         name=self.name, activation=self.activation)
+        else:  # Keras's groups: input block g feeds the output block g (its filters / groups filters)
+            cg, fg = self.in_channels // self.groups, self.filters // self.groups
+            y = T.concatenate([F.conv2d(xh[..., g * cg:(g + 1) * cg], self.kernel[..., g * fg:(g + 1) * fg], None,
+                                        self.strides, self.padding, self.dilation_rate, name=self.name)
+                               for g in range(self.groups)], axis=3)
+            y = activate(y, self.activation, self.bias)
         return F._from_nhwc(y, self.data_format)
 
 
@@ -93,6 +112,8 @@ class Conv2DTranspose(Conv2D):
     kernel (KH, KW, filters, C_in) as Keras. 'valid': out = (in-1)*s + k; 'same': out = in*s."""
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None, **kwargs):
+        if kwargs.get("groups", 1) != 1:
+            raise NotImplementedError(f"Conv2DTranspose: groups={kwargs['groups']!r} is not implemented in tinydl")
         super().__init__(filters, kernel_size, strides=strides, padding=padding, **kwargs)
         if output_padding is not None:
             who = V.owner(self)
@@ -110,11 +131,7 @@ class Conv2DTranspose(Conv2D):
             from .. import init
             fan_in = kh * kw * self.filters  # PyTorch computes ConvTranspose fans from weight dim 1
             init_k = init_b = lambda shape, dtype: init.torch_default(shape, dtype, fan_in=fan_in)
-        self.add_weight("kernel", (kh, kw, self.filters, cin), init_k, self.kernel_regularizer)
-        if self.use_bias:
-            self.add_weight("bias", (self.filters,), init_b, self.bias_regularizer)
-        else:
-            self.bias = None
+        self._add_kernel_and_bias((kh, kw, self.filters, cin), init_k, init_b)
 
     def forward(self, x):
         x = T._t(x)

@@ -20,9 +20,13 @@ class Dense(Layer):
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 in_features=None, **kwargs):
+                 in_features=None, kernel_constraint=None, bias_constraint=None, lora_rank=None, **kwargs):
         super().__init__(**kwargs)
         who = V.owner(self)
+        if lora_rank is not None:
+            raise NotImplementedError(f"{who}: lora_rank (Keras's built-in LoRA) is not implemented in tinydl; "
+                                      "tinydl.finetune.lora wraps a built layer")
+        self.kernel_constraint, self.bias_constraint = kernel_constraint, bias_constraint
         V.positive_int(who, "units", units)
         V.activation(who, activation)
         V.boolean(who, "use_bias", use_bias)
@@ -50,9 +54,10 @@ class Dense(Layer):
         if init_k == "torch_default":  # PyTorch's nn.Linear: both from U(+-1/sqrt(fan_in))
             from .. import init
             init_k = init_b = lambda shape, dtype: init.torch_default(shape, dtype, fan_in=fan_in)
-        self.add_weight("kernel", (fan_in, self.units), init_k, self.kernel_regularizer)
+        self.add_weight("kernel", (fan_in, self.units), init_k, self.kernel_regularizer,
+                        constraint=self.kernel_constraint)
         if self.use_bias:
-            self.add_weight("bias", (self.units,), init_b, self.bias_regularizer)
+            self.add_weight("bias", (self.units,), init_b, self.bias_regularizer, constraint=self.bias_constraint)
         else:
             self.bias = None
 
@@ -65,12 +70,20 @@ class Dense(Layer):
 
 
 class Flatten(Layer):
-    """(N, ...) -> (N, prod(...)). Channels-last data flattens in H, W, C order as Keras."""
+    """(N, ...) -> (N, prod(...)). Channels-last data flattens in H, W, C order as Keras;
+    ``data_format='channels_first'`` moves axis 1 last first, so both layouts give the same vector."""
+
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = V.choice(V.owner(self), "data_format", data_format or "channels_last",
+                                    ("channels_last", "channels_first"))
 
     def forward(self, x):
         x = T._t(x)
         if x.ndim < 1:
             raise ValueError(f"{self.name} (Flatten): expected an input with a batch axis, got a scalar")
+        if self.data_format == "channels_first" and x.ndim > 2:
+            x = T.transpose(x, (0,) + tuple(range(2, x.ndim)) + (1,))
         # the size is spelled out (not -1): an empty batch (0, ...) flattens too
         return T.reshape(x, (x.shape[0], int(np.prod(x.shape[1:])))) if x.ndim != 2 else x
 
@@ -106,14 +119,22 @@ class Dropout(Layer):
 
     supports_masking = True  # Keras passes an input mask through
 
-    def __init__(self, rate=0.5, **kwargs):
+    def __init__(self, rate=0.5, noise_shape=None, seed=None, **kwargs):
         if "p" in kwargs:  # PyTorch's name
             rate = kwargs.pop("p")
         super().__init__(**kwargs)
-        self.rate = V.real(V.owner(self), "rate", rate, 0, 1, high_open=True)
+        who = V.owner(self)
+        self.rate = V.real(who, "rate", rate, 0, 1, high_open=True)
+        if noise_shape is not None:
+            noise_shape = tuple(noise_shape)
+            if not all(n is None or (V._is_int(n) and n >= 1) for n in noise_shape):
+                raise ValueError(f"{who}: noise_shape must hold positive integers or None, got {noise_shape!r}")
+        self.noise_shape, self.seed = noise_shape, seed
+        # Keras: a seeded layer draws its own reproducible masks (not the global stream's)
+        self._rng = None if seed is None else np.random.default_rng(V.non_negative_int(who, "seed", seed))
 
     def forward(self, x):
-        return F.dropout(x, self.rate, self.training)
+        return F.dropout(x, self.rate, self.training, self.noise_shape, self._rng)
 
 
 class Activation(Layer):

@@ -58,9 +58,14 @@ class KerasEmbedding(Layer):
     integer_inputs = True
 
     def __init__(self, input_dim=None, output_dim=None, embeddings_initializer="uniform", embeddings_regularizer=None,
-                 mask_zero=False, padding_idx=None, num_embeddings=None, embedding_dim=None, **kwargs):
+                 mask_zero=False, padding_idx=None, num_embeddings=None, embedding_dim=None,
+                 embeddings_constraint=None, **kwargs):
         kwargs.pop("input_length", None)  # Keras 2's argument; not needed
+        for arg in ("sparse", "lora_rank"):
+            if kwargs.pop(arg, None):
+                raise NotImplementedError(f"Embedding: {arg} is not implemented in tinydl")
         super().__init__(**kwargs)
+        self.embeddings_constraint = embeddings_constraint
         input_dim = num_embeddings if input_dim is None else input_dim  # PyTorch's keyword names
         output_dim = embedding_dim if output_dim is None else output_dim
         V.positive_int(V.owner(self), "input_dim" if num_embeddings is None else "num_embeddings", input_dim)
@@ -72,7 +77,8 @@ class KerasEmbedding(Layer):
         V.boolean(who, "mask_zero", mask_zero)
         self.mask_zero, self.padding_idx = mask_zero, padding_idx
         init = {"uniform": _uniform_005, "normal": _standard_normal}.get(embeddings_initializer, embeddings_initializer)
-        self.add_weight("embeddings", (self.input_dim, self.output_dim), init, embeddings_regularizer)
+        self.add_weight("embeddings", (self.input_dim, self.output_dim), init, embeddings_regularizer,
+                        constraint=embeddings_constraint)
         if padding_idx is not None:
             self.embeddings.data[padding_idx] = 0
         self.built = True

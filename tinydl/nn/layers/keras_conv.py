@@ -15,16 +15,13 @@ from .keras_util import (add_keras_weight, check_rank, conv_output_length, int_t
 
 
 def _set_conv_options(layer, rank, strides, padding, paddings, data_format, dilation_rate, activation,
-                      use_bias, activity_regularizer):
+                      use_bias):
     """Check and store the arguments every Keras convolution here shares."""
     who = V.owner(layer)
     layer.strides = int_tuple(who, "strides", strides, rank)
     layer.dilation_rate = int_tuple(who, "dilation_rate", dilation_rate, rank)
     layer.padding = V.choice(who, "padding", str(padding).lower(), paddings)
     layer.data_format = layout(who, data_format)
-    if activity_regularizer is not None:
-        raise NotImplementedError(f"{who}: activity_regularizer is not supported")
-    layer.activity_regularizer = None
     layer.activation = V.activation(who, activation)
     layer.use_bias = V.boolean(who, "use_bias", use_bias)
 
@@ -52,12 +49,12 @@ class Conv1D(Layer):
                  groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         who = V.owner(self)
         self.filters = V.positive_int(who, "filters", filters)
         self.kernel_size = int_tuple(who, "kernel_size", kernel_size, 1)
         _set_conv_options(self, 1, strides, padding, ("valid", "same", "causal"), data_format, dilation_rate,
-                          activation, use_bias, activity_regularizer)
+                          activation, use_bias)
         if groups != 1:
             raise NotImplementedError(f"{who}: groups={groups!r} (grouped 1-d convolution) is not supported")
         self.groups = groups
@@ -132,11 +129,11 @@ class DepthwiseConv2D(Layer):
                  dilation_rate=(1, 1), activation=None, use_bias=True, depthwise_initializer="glorot_uniform",
                  bias_initializer="zeros", depthwise_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, depthwise_constraint=None, bias_constraint=None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         who = V.owner(self)
         self.kernel_size = V.int_pair(who, "kernel_size", kernel_size)
         _set_conv_options(self, 2, strides, padding, ("valid", "same"), data_format, dilation_rate, activation,
-                          use_bias, activity_regularizer)
+                          use_bias)
         self.depth_multiplier = V.positive_int(who, "depth_multiplier", depth_multiplier)
         self.depthwise_initializer, self.bias_initializer = depthwise_initializer, bias_initializer
         self.depthwise_regularizer, self.bias_regularizer = depthwise_regularizer, bias_regularizer

@@ -53,10 +53,15 @@ class LayerNormalization(Layer):
 
     supports_masking = True  # Keras passes an input mask through
 
-    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
-                 gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, **kwargs):
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, rms_scaling=False, beta_initializer="zeros",
+                 gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
+                 gamma_constraint=None, **kwargs):
         super().__init__(**kwargs)
         who = V.owner(self)
+        if rms_scaling:
+            raise NotImplementedError(f"{who}: rms_scaling=True is not implemented in tinydl")
+        self.rms_scaling = rms_scaling
+        self.beta_constraint, self.gamma_constraint = beta_constraint, gamma_constraint
         axes = [axis] if not isinstance(axis, (list, tuple)) else list(axis)
         if not axes:
             raise ValueError(f"{who}: axis must be an integer or a non-empty list of them, got {axis!r}")
@@ -89,11 +94,13 @@ class LayerNormalization(Layer):
             raise ValueError(f"{self.name}: the normalized axes need known sizes, got input shape {input_shape}")
         self.param_shape = shape
         if self.scale:
-            self.add_weight("gamma", shape, self.gamma_initializer, self.gamma_regularizer)
+            self.add_weight("gamma", shape, self.gamma_initializer, self.gamma_regularizer,
+                            constraint=self.gamma_constraint)
         else:
             self.gamma = None
         if self.center:
-            self.add_weight("beta", shape, self.beta_initializer, self.beta_regularizer)
+            self.add_weight("beta", shape, self.beta_initializer, self.beta_regularizer,
+                            constraint=self.beta_constraint)
         else:
             self.beta = None
         self.ndim = ndim

@@ -5,7 +5,7 @@ import numpy as np
 
 from ...core import functional as T
 from ...core.tensor import Tensor
-from .. import validation as V
+from .. import initializers, validation as V
 from .base import Layer
 from .layernorm import normalize
 
@@ -54,9 +54,28 @@ class BatchNormalization(Layer):
     unbiased_running_var = False  # Keras updates with the biased batch variance
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
-                 num_features=None, **kwargs):
+                 beta_initializer="zeros", gamma_initializer="ones", moving_mean_initializer="zeros",
+                 moving_variance_initializer="ones", beta_regularizer=None, gamma_regularizer=None,
+                 beta_constraint=None, gamma_constraint=None, synchronized=False, num_features=None, **kwargs):
+        for arg in ("renorm", "renorm_clipping", "renorm_momentum"):
+            if kwargs.pop(arg, None) not in (None, False, 0.99):
+                raise NotImplementedError(f"BatchNormalization: {arg} (batch renormalization) is not implemented "
+                                          "in tinydl")
         super().__init__(**kwargs)
         who = V.owner(self)
+        if synchronized:
+            raise NotImplementedError(f"{who}: synchronized=True (statistics across replicas) is not implemented "
+                                      "in tinydl")
+        self.synchronized = synchronized
+        for arg, init in (("beta_initializer", beta_initializer), ("gamma_initializer", gamma_initializer),
+                          ("moving_mean_initializer", moving_mean_initializer),
+                          ("moving_variance_initializer", moving_variance_initializer)):
+            V.initializer(who, arg, init)
+        self.beta_initializer, self.gamma_initializer = beta_initializer, gamma_initializer
+        self.moving_mean_initializer = moving_mean_initializer
+        self.moving_variance_initializer = moving_variance_initializer
+        self.beta_regularizer, self.gamma_regularizer = beta_regularizer, gamma_regularizer
+        self.beta_constraint, self.gamma_constraint = beta_constraint, gamma_constraint
         V.axis(who, axis)
         V.real(who, "momentum", momentum, 0, 1)
         V.real(who, "epsilon", epsilon, 0, low_open=True)
@@ -75,10 +94,14 @@ class BatchNormalization(Layer):
 
     def _make(self, c):
         self.num_features = int(c)
-        self.gamma = self.add_weight("gamma", (c,), "ones", trainable=self.scale) if self.scale else None
-        self.beta = self.add_weight("beta", (c,), "zeros", trainable=self.center) if self.center else None
-        self.register_buffer("moving_mean", np.zeros(c, self.dtype))
-        self.register_buffer("moving_variance", np.ones(c, self.dtype))
+        self.gamma = self.add_weight("gamma", (c,), self.gamma_initializer, self.gamma_regularizer,
+                                     constraint=self.gamma_constraint) if self.scale else None
+        self.beta = self.add_weight("beta", (c,), self.beta_initializer, self.beta_regularizer,
+                                    constraint=self.beta_constraint) if self.center else None
+        for name, init in (("moving_mean", self.moving_mean_initializer),
+                           ("moving_variance", self.moving_variance_initializer)):
+            values = initializers.resolve(init)((c,), self.dtype)
+            self.register_buffer(name, np.asarray(values, self.dtype).reshape(c))
 
     def forward(self, x):
         x = T._t(x)

@@ -83,9 +83,16 @@ class _Recurrent(Layer):
                  bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
                  bias_regularizer=None, dropout=0.0, recurrent_dropout=0.0, return_sequences=False,
                  return_state=False, go_backwards=False, stateful=False, time_major=False, unroll=False,
-                 fused=True, **kwargs):
+                 fused=True, kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
+                 zero_output_for_mask=False, **kwargs):
         super().__init__(**kwargs)
         who = V.owner(self)
+        if zero_output_for_mask:
+            raise NotImplementedError(f"{who}: zero_output_for_mask=True is not implemented in tinydl (masked "
+                                      "steps repeat the previous output, Keras's default)")
+        self.zero_output_for_mask = zero_output_for_mask
+        self.kernel_constraint, self.recurrent_constraint = kernel_constraint, recurrent_constraint
+        self.bias_constraint = bias_constraint
         V.positive_int(who, "units", units)
         V.real(who, "dropout", dropout, 0, 1, high_open=True)
         V.real(who, "recurrent_dropout", recurrent_dropout, 0, 1, high_open=True)
@@ -126,10 +133,13 @@ class _Recurrent(Layer):
                              f"got shape {input_shape}")
         self.input_features = input_shape[-1]
         g = self.gates * self.units
-        self.add_weight("kernel", (self.input_features, g), self.kernel_initializer, self.kernel_regularizer)
-        self.add_weight("recurrent_kernel", (self.units, g), self.recurrent_initializer, self.recurrent_regularizer)
+        self.add_weight("kernel", (self.input_features, g), self.kernel_initializer, self.kernel_regularizer,
+                        constraint=self.kernel_constraint)
+        self.add_weight("recurrent_kernel", (self.units, g), self.recurrent_initializer, self.recurrent_regularizer,
+                        constraint=self.recurrent_constraint)
         if self.use_bias:
-            self.add_weight("bias", self._bias_shape(), self._bias_init(), self.bias_regularizer)
+            self.add_weight("bias", self._bias_shape(), self._bias_init(), self.bias_regularizer,
+                            constraint=self.bias_constraint)
         else:
             self.bias = None
 
