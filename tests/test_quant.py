@@ -98,6 +98,83 @@ def test_int8_conv2d_equals_integer_reference(n, hw, c, o, k, stride, pad, dil, 
         np.testing.assert_array_equal(got, want, err_msg=p.__name__)
 
 
+def _tile_isas():
+    """Every micro-kernel this CPU can run: the plain-IR one always, AVX2/AVX-512BW where present."""
+    from tinydl.kernels.cpu.int8_tile import host_isa
+    return sorted({"generic", host_isa()} | ({"avx2"} if host_isa() == "avx512bw" else set()))
+
+
+_GEMMS = {}
+
+
+@pytest.mark.parametrize("isa", _tile_isas())
+@given(rows=st.integers(1, 3), k=st.integers(1, 70), o=st.integers(1, 70), seed=st.integers(0, 999))
+def test_int8_gemm_tiles_equal_integer_reference_on_every_instruction_set(isa, rows, k, o, seed):
+    # the full int8 range, -128 included: pair sums of 128 * 128 still fit pmaddwd exactly
+    from tinydl.kernels.cpu import int8_tile, quant
+    lanes, tile_rows, _ = int8_tile.ISAS[isa]
+    if isa not in _GEMMS:
+        _GEMMS[isa] = quant.make_gemm_rows(isa)
+    rng = np.random.default_rng(seed)
+    m = rows * tile_rows
+    a = rng.integers(-128, 128, (m, k)).astype(np.int8)
+    w = rng.integers(-128, 128, (o, k)).astype(np.int8)
+    wp = quant.pack_weights(w, lanes)
+    a16 = np.zeros((m, 2 * wp.shape[0]), np.int16)
+    a16[:, :k] = a
+    acc = np.full((m, wp.shape[1]), 7, np.int32)
+    _GEMMS[isa](a16, wp, acc)
+    np.testing.assert_array_equal(acc[:, :o], a.astype(np.int64) @ w.astype(np.int64).T)
+    np.testing.assert_array_equal(acc[:, o:], 0)  # the padded columns hold zero weights
+
+
+@given(m=st.integers(1, 40), k=st.integers(1, 40), o=st.integers(1, 20), relu=st.booleans(), seed=st.integers(0, 999))
+def test_int8_matmul_bias_act_equals_the_composition(m, k, o, relu, seed):
+    rng = np.random.default_rng(seed)
+    a, w = _int8(rng, (m, k)), _int8(rng, (o, k))
+    s = rng.uniform(1e-4, 1e-2, o).astype(np.float32)
+    b = rng.standard_normal(o).astype(np.float32)
+    act = "relu" if relu else "linear"
+    want = reference.dequantize_bias_act(a.astype(np.int64) @ w.astype(np.int64).T, s, b, act)
+    for p in PROVIDERS:
+        got = p.int8_matmul_bias_act(a, w, s, b, act)
+        assert got.dtype == np.float32 and got.shape == (m, o)
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6, err_msg=p.__name__)
+
+
+@given(n=st.integers(1, 2), h=st.integers(1, 9), wd=st.integers(1, 9), c=st.integers(1, 5), o=st.integers(1, 20),
+       kh=st.integers(1, 3), kw=st.integers(1, 3), stride=st.tuples(st.integers(1, 2), st.integers(1, 2)),
+       pad=st.tuples(st.integers(0, 2), st.integers(0, 2), st.integers(0, 2), st.integers(0, 2)),
+       dil=st.tuples(st.integers(1, 2), st.integers(1, 2)), relu=st.booleans(), seed=st.integers(0, 999))
+def test_int8_conv2d_bias_act_equals_the_composition(n, h, wd, c, o, kh, kw, stride, pad, dil, relu, seed):
+    # rectangular kernels, uneven padding, odd K, O not a multiple of the vector width
+    if h + pad[0] + pad[1] < dil[0] * (kh - 1) + 1 or wd + pad[2] + pad[3] < dil[1] * (kw - 1) + 1:
+        return
+    rng = np.random.default_rng(seed)
+    x, w = _int8(rng, (n, h, wd, c)), _int8(rng, (o, kh * kw * c))
+    s = rng.uniform(1e-4, 1e-2, o).astype(np.float32)
+    b = rng.standard_normal(o).astype(np.float32)
+    act, padding = ("relu" if relu else "linear"), ((pad[0], pad[1]), (pad[2], pad[3]))
+    acc = reference.int8_conv2d(x, w, (kh, kw), stride, padding, dil)
+    np.testing.assert_array_equal(numba_cpu.int8_conv2d(x, w, (kh, kw), stride, padding, dil), acc)
+    want = reference.dequantize_bias_act(acc, s, b, act)
+    for p in PROVIDERS:
+        got = p.int8_conv2d_bias_act(x, w, (kh, kw), stride, padding, dil, s, b, act)
+        assert got.dtype == np.float32 and got.shape == acc.shape
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6, err_msg=p.__name__)
+
+
+def test_int8_kernels_refuse_mismatched_shapes():
+    x, w = np.zeros((1, 5, 5, 3), np.int8), np.zeros((4, 2 * 2 * 3), np.int8)
+    with pytest.raises(ValueError, match="KH\\*KW\\*C"):
+        numba_cpu.int8_conv2d(x, w, (3, 3), 1, 0, 1)  # 12 columns, 27 expected: would read past w
+    with pytest.raises(ValueError, match="same K"):
+        numba_cpu.int8_matmul(np.zeros((2, 5), np.int8), np.zeros((3, 4), np.int8))
+    with pytest.raises(ValueError, match="shape"):
+        numba_cpu.int8_matmul_bias_act(np.zeros((2, 4), np.int8), np.zeros((3, 4), np.int8),
+                                       np.ones(2, np.float32), np.zeros(3, np.float32), "relu")
+
+
 @given(shape=tst.shapes(1, 3, max_side=6), scale=st.sampled_from([0.01, 0.3, 2.0]), seed=st.integers(0, 999))
 def test_quantize_int8_providers_agree_exactly(shape, scale, seed):
     x = (np.random.default_rng(seed).standard_normal(shape) * 100 * scale).astype(np.float32)

@@ -1,17 +1,65 @@
 """int8 inference kernels: symmetric quantization, int8 x int8 -> int32 matmul and convolution,
 and the fused dequantize + bias + activation.
 
-Weights come pre-packed as (O, K) int8 rows (PyTorch's (out, in) layout; a conv kernel
-(KH, KW, C, O) becomes (O, KH*KW*C)), so every output value is a dot product of two contiguous
-int8 vectors, widened to int16 and accumulated in int32: |q| <= 127 gives products of at most
-16,129, so a sum of K terms is exact for K < 133,000. Rows of the output are split over Numba's
-threads (``prange``); each value is summed in a fixed order, and integer sums are exact anyway,
-so the results do not depend on the thread count.
+The providers hand weights over as (O, K) int8 rows (PyTorch's (out, in) layout; a conv kernel
+(KH, KW, C, O) becomes (O, KH*KW*C)). :func:`pack_weights` turns them into the micro-kernel's
+layout: int16 pairs (K/2, O, 2), O padded to whole vectors, K to an even length, with zeros.
+Activations are widened to int16 rows of K (for a convolution: one output row's windows
+gathered, zeros outside the image, the zero point of symmetric quantization), and
+``gemm_rows`` multiplies them with the register tiles of ``int8_tile.py``.
+
+Integer sums are exact (``int8_tile.py`` says why), so results do not depend on the order of
+the sums, the instruction set or the number of threads. Rows of the output are split over
+Numba's threads (``prange``).
 """
 import numpy as np
 from numba import njit, prange
 
+from .int8_tile import ISAS, host_isa, make_tile
+
 _CACHE = dict(cache=True, nogil=True, fastmath=False)
+
+ISA = host_isa()
+LANES, ROWS, _ = ISAS[ISA]
+BLOCK = 16  # rows of a matmul per task: a multiple of every ISA's ROWS
+
+
+def pack_weights(w, lanes=LANES):
+    """(O, K) int8 -> (ceil(K/2), O rounded up to ``lanes``, 2) int16, zero padded."""
+    o, k = w.shape
+    k2, op = (k + 1) // 2, -(-o // lanes) * lanes
+    p = np.zeros((2 * k2, op), np.int16)
+    p[:k, :o] = w.T
+    return np.ascontiguousarray(p.reshape(k2, 2, op).transpose(0, 2, 1))
+
+
+def make_gemm_rows(isa, cache=False):
+    """``gemm_rows(a, wp, acc)``: acc (RW, OP) int32 = a (RW, 2*K2) int16 times packed
+    wp (K2, OP, 2), with RW a multiple of the ISA's rows and OP of its lanes (unchecked:
+    callers allocate a and acc themselves)."""
+    lanes, rows, _ = ISAS[isa]
+    wide, mid, narrow = (make_tile(isa, nv) for nv in (4, 2, 1))
+
+    @njit(cache=cache, nogil=True)
+    def gemm_rows(a, wp, acc):
+        rw, k = a.shape
+        k2, op = wp.shape[0], wp.shape[1]
+        for j in range(0, rw, rows):
+            f = 0
+            while f < op:  # the widest tile that fits what is left of the row
+                if op - f >= 4 * lanes:
+                    wide(a, j * k, k, wp, 2 * f, 2 * op, k2, acc, j * op + f, op)
+                    f += 4 * lanes
+                elif op - f >= 2 * lanes:
+                    mid(a, j * k, k, wp, 2 * f, 2 * op, k2, acc, j * op + f, op)
+                    f += 2 * lanes
+                else:
+                    narrow(a, j * k, k, wp, 2 * f, 2 * op, k2, acc, j * op + f, op)
+                    f += lanes
+    return gemm_rows
+
+
+gemm_rows = make_gemm_rows(ISA, cache=True)
 
 
 @njit(parallel=True, **_CACHE)
@@ -29,66 +77,128 @@ def quantize(x, inv_scale, out):
         of[i] = np.int8(v)
 
 
-@njit(parallel=True, **_CACHE)
-def int8_matmul(a, w, out):
-    """out (M, O) int32 = a (M, K) int8 @ w (O, K) int8 ^T."""
-    m, k = a.shape
-    o = w.shape[0]
-    w16 = w.astype(np.int16)
-    a16 = a.astype(np.int16)
-    for i in prange(m):
-        ar = a16[i]
-        for j in range(o):
-            wr = w16[j]  # plain loops over contiguous int16 slices: what LLVM vectorizes best here
-            acc = np.int32(0)
-            for t in range(k):
-                acc += np.int32(ar[t]) * np.int32(wr[t])
-            out[i, j] = acc
+@njit(**_CACHE)
+def matmul_block(a, wp, r0, r1):
+    """int32 (BLOCK, OP) products of rows r0 <= r < r1 (at most BLOCK) of a (M, K) int8."""
+    k2, op = wp.shape[0], wp.shape[1]
+    rows = np.zeros((BLOCK, 2 * k2), np.int16)
+    for r in range(r0, r1):
+        src, dst = a[r], rows[r - r0]
+        for t in range(a.shape[1]):
+            dst[t] = src[t]
+    acc = np.empty((BLOCK, op), np.int32)
+    gemm_rows(rows, wp, acc)
+    return acc
 
 
 @njit(parallel=True, **_CACHE)
-def int8_conv2d(x, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, out):
-    """out (N, OH, OW, O) int32 = conv(x (N, H, W, C) int8, w (O, KH*KW*C) int8), zero padding.
+def int8_matmul(a, wp, out):
+    """out (M, O) int32 = a (M, K) int8 @ w^T, w packed by :func:`pack_weights` into wp."""
+    m = a.shape[0]
+    for blk in prange((m + BLOCK - 1) // BLOCK):
+        r0 = blk * BLOCK
+        r1 = min(m, r0 + BLOCK)
+        acc = matmul_block(a, wp, r0, r1)
+        copy_rows(acc, out[r0:r1])
 
-    One output row at a time: its OW windows are gathered into an int16 block (zeros outside
-    the image: the zero point of symmetric quantization), then each window takes O dot
-    products with the packed filters."""
-    n, h, wd, c = x.shape
-    o = w.shape[0]
-    k = kh * kw * c
-    w16 = w.astype(np.int16)
-    for r in prange(n * oh):
-        b = r // oh
-        i = r - b * oh
-        cols = np.zeros((ow, k), np.int16)
+
+@njit(parallel=True, **_CACHE)
+def int8_matmul_bias_act(a, wp, scale, bias, relu, out):
+    """out (M, O) float32 = act(int8_matmul * scale + bias), without the int32 (M, O) array."""
+    m = a.shape[0]
+    for blk in prange((m + BLOCK - 1) // BLOCK):
+        r0 = blk * BLOCK
+        r1 = min(m, r0 + BLOCK)
+        acc = matmul_block(a, wp, r0, r1)
+        bias_act_rows(acc, scale, bias, relu, out[r0:r1])
+
+
+@njit(**_CACHE)
+def gather_windows(x, b, i, kh, kw, sh, sw, pt, pl, dh, dw, ow, cols):
+    """cols[j, (a*kw + bb)*C + ch] = x[b, i*sh - pt + a*dh, j*sw - pl + bb*dw, ch] for the OW
+    windows of output row (b, i); positions outside the image are left as they are (zero).
+    Flat offsets, no slices: conv1's windows are runs of 3 values, where a slice costs more
+    than the copy."""
+    _, h, wd, c = x.shape
+    rw, kk = cols.shape
+    xf = x[b].reshape(h * wd * c)
+    cf = cols.reshape(rw * kk)
+    run = kw * c  # one kernel row of a window: contiguous in x when dw == 1
+    for a in range(kh):
+        y = i * sh - pt + a * dh
+        if y < 0 or y >= h:
+            continue
         for j in range(ow):
-            t = 0
-            for a in range(kh):
-                y = i * sh - pt + a * dh
+            x0 = j * sw - pl
+            d = j * kk + a * run
+            if dw == 1 and x0 >= 0 and x0 + kw <= wd:
+                src = (y * wd + x0) * c
+                for e in range(run):  # unsigned indices: no negative-index wraparound to test
+                    cf[np.uint64(d + e)] = xf[np.uint64(src + e)]
+            else:
                 for bb in range(kw):
-                    xx = j * sw - pl + bb * dw
-                    if 0 <= y < h and 0 <= xx < wd:
+                    xx = x0 + bb * dw
+                    if 0 <= xx < wd:
+                        src = (y * wd + xx) * c
                         for ch in range(c):
-                            cols[j, t + ch] = x[b, y, xx, ch]
-                    t += c
-        orow = out[b, i]
-        for j in range(ow):
-            cr = cols[j]
-            for f in range(o):
-                wr = w16[f]
-                acc = np.int32(0)
-                for tt in range(k):
-                    acc += np.int32(cr[tt]) * np.int32(wr[tt])
-                orow[j, f] = acc
+                            cf[d + bb * c + ch] = xf[src + ch]
+
+
+@njit(**_CACHE)
+def conv_row(x, wp, b, i, kh, kw, sh, sw, pt, pl, dh, dw, ow):
+    """int32 (OW rounded up to ROWS, OP) sums of output row (b, i): its OW windows gathered
+    as int16 rows of K (zeros outside the image: the zero point), times the packed filters."""
+    k2, op = wp.shape[0], wp.shape[1]
+    rw = (ow + ROWS - 1) // ROWS * ROWS
+    cols = np.zeros((rw, 2 * k2), np.int16)
+    gather_windows(x, b, i, kh, kw, sh, sw, pt, pl, dh, dw, ow, cols)
+    acc = np.empty((rw, op), np.int32)
+    gemm_rows(cols, wp, acc)
+    return acc
+
+
+@njit(parallel=True, **_CACHE)
+def int8_conv2d(x, wp, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, out):
+    """out (N, OH, OW, O) int32 = conv(x (N, H, W, C) int8, w (O, KH*KW*C) packed into wp),
+    zero padding; one output row per task."""
+    for r in prange(x.shape[0] * oh):
+        b, i = r // oh, r % oh
+        acc = conv_row(x, wp, b, i, kh, kw, sh, sw, pt, pl, dh, dw, ow)
+        copy_rows(acc, out[b, i])
+
+
+@njit(parallel=True, **_CACHE)
+def int8_conv2d_bias_act(x, wp, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, scale, bias, relu, out):
+    """out (N, OH, OW, O) float32 = act(int8_conv2d * scale + bias), without the int32 array."""
+    for r in prange(x.shape[0] * oh):
+        b, i = r // oh, r % oh
+        acc = conv_row(x, wp, b, i, kh, kw, sh, sw, pt, pl, dh, dw, ow)
+        bias_act_rows(acc, scale, bias, relu, out[b, i])
+
+
+@njit(**_CACHE)
+def copy_rows(acc, out):
+    """out (R, O) = acc[:R, :O] (the tile's padding rows and columns dropped)."""
+    for j in range(out.shape[0]):
+        for f in range(out.shape[1]):
+            out[j, f] = acc[j, f]
+
+
+@njit(**_CACHE)
+def bias_act_rows(acc, scale, bias, relu, out):
+    """out (R, O) float32 = act(float32(acc[:R, :O]) * scale + bias); relu 1 or 0."""
+    for j in range(out.shape[0]):
+        for f in range(out.shape[1]):
+            v = np.float32(acc[j, f]) * scale[f] + bias[f]
+            if relu and v < 0:
+                v = np.float32(0.0)
+            out[j, f] = v
 
 
 @njit(parallel=True, **_CACHE)
 def dequantize_bias_act(acc, scale, bias, relu, out):
     """out (M, O) float32 = act(acc * scale[o] + bias[o]); ``relu`` 1 or 0 (linear)."""
-    m, o = acc.shape
-    for i in prange(m):
-        for j in range(o):
-            v = np.float32(acc[i, j]) * scale[j] + bias[j]
-            if relu and v < 0:
-                v = np.float32(0.0)
-            out[i, j] = v
+    m = acc.shape[0]
+    for blk in prange((m + BLOCK - 1) // BLOCK):
+        r0, r1 = blk * BLOCK, min(m, blk * BLOCK + BLOCK)
+        bias_act_rows(acc[r0:r1], scale, bias, relu, out[r0:r1])

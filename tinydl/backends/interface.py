@@ -181,6 +181,16 @@ class KernelProvider:
         ``(O,)`` float32; ``act`` 'linear' or 'relu'."""
         raise NotImplementedError
 
+    def int8_matmul_bias_act(self, a, w, scale, bias, act):
+        """``dequantize_bias_act(int8_matmul(a, w), scale, bias, act)``, float32 ``(M, O)``
+        (a provider may skip the int32 array)."""
+        raise NotImplementedError
+
+    def int8_conv2d_bias_act(self, x, w, kernel_hw, stride, padding, dilation, scale, bias, act):
+        """``dequantize_bias_act(int8_conv2d(x, w, ...), scale, bias, act)``, float32 NHWC
+        (a provider may skip the int32 array)."""
+        raise NotImplementedError
+
 
 #: The names of the interface's functions, in the order above.
 FUNCTIONS = tuple(n for n, v in vars(KernelProvider).items() if callable(v) and not n.startswith("_"))

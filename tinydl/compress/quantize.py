@@ -3,9 +3,9 @@
 Scheme: symmetric, zero point 0. Weights: one scale per output channel,
 ``s_w[o] = max|W[..., o]| / 127``. Activations: one scale per layer input,
 ``s_x = max|x| / 127`` observed on calibration data (or by QAT's FakeQuant layers). A quantized
-layer computes ``acc = sum q_x q_w`` in int32 (the provider's int8 kernels:
-``kernels/cpu/quant.py`` or the NumPy reference), then ``y = act(acc * s_x s_w[o] + b[o])``
-in float32 (the int8 functions of the kernel provider interface, ``tinydl.backends.interface``).
+layer computes ``acc = sum q_x q_w`` in int32 and ``y = act(acc * s_x s_w[o] + b[o])`` in
+float32, in one call of the kernel provider (``int8_conv2d_bias_act``, ``int8_matmul_bias_act``
+of ``tinydl.backends.interface``: ``kernels/cpu/quant.py`` or the NumPy reference).
 Each element of ``x`` and ``W`` is off by at most half a step, which bounds the
 error of every output (:func:`error_bound`).
 
@@ -69,9 +69,11 @@ class _Quantized(Layer):
         self.fused_act, self.after_act = _split_act(activation)
         self.built = True
 
-    def _finish(self, acc, kernels):
-        scale = (self.input_scale[0] * self.weight_scale).astype(np.float32)
-        y = kernels.dequantize_bias_act(acc, scale, self.bias, self.fused_act)
+    def _out_scale(self):
+        """float32 ``s_x * s_w[o]``: one int32 unit of output channel o."""
+        return (self.input_scale[0] * self.weight_scale).astype(np.float32)
+
+    def _finish(self, y):
         out = Tensor._wrap(y)
         return activate(out, self.after_act) if self.after_act else out
 
@@ -102,7 +104,8 @@ class QuantizedDense(_Quantized):
             raise ValueError(f"{self.name} (QuantizedDense): expected input (batch, {self.in_features}), "
                              f"got shape {tuple(x.shape)}")
         k = provider_for(x.data)
-        return self._finish(k.int8_matmul(self._quantize_input(x, k), self.weight_int8), k)
+        return self._finish(k.int8_matmul_bias_act(self._quantize_input(x, k), self.weight_int8,
+                                                   self._out_scale(), self.bias, self.fused_act))
 
 
 class QuantizedConv2D(_Quantized):
@@ -138,9 +141,9 @@ class QuantizedConv2D(_Quantized):
                              f"got shape {tuple(x.shape)}")
         k = provider_for(x.data)
         pads = padding_pairs(self.padding, x.shape[1:3], self.kernel_size, self.strides, self.dilation_rate)
-        acc = k.int8_conv2d(self._quantize_input(x, k), self.weight_int8, self.kernel_size, self.strides,
-                            pads, self.dilation_rate)
-        return self._finish(acc, k)
+        return self._finish(k.int8_conv2d_bias_act(self._quantize_input(x, k), self.weight_int8, self.kernel_size,
+                                                    self.strides, pads, self.dilation_rate, self._out_scale(),
+                                                    self.bias, self.fused_act))
 
 
 # ---- conversion ----------------------------------------------------------------------------------
