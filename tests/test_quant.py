@@ -164,6 +164,26 @@ def test_int8_conv2d_bias_act_equals_the_composition(n, h, wd, c, o, kh, kw, str
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6, err_msg=p.__name__)
 
 
+@given(n=st.integers(1, 2), hw=st.integers(3, 9), c=st.integers(1, 5), o=st.integers(1, 20), k=st.integers(1, 3),
+       pad=st.integers(0, 1), pool=st.integers(1, 3), pstride=st.integers(1, 3), relu=st.booleans(),
+       seed=st.integers(0, 999))
+def test_int8_conv2d_requant_pools_the_sums_exactly_as_the_float_outputs(n, hw, c, o, k, pad, pool, pstride, relu,
+                                                                         seed):
+    # the fused kernel pools int32 sums; the reference pools the float outputs: equal int8
+    if hw + 2 * pad - k + 1 < pool:
+        return
+    rng = np.random.default_rng(seed)
+    x, w = _int8(rng, (n, hw, hw, c)), _int8(rng, (o, k * k * c))
+    s = rng.uniform(1e-4, 1e-2, o).astype(np.float32)
+    b = rng.standard_normal(o).astype(np.float32)
+    args = ((k, k), (1, 1), ((pad, pad), (pad, pad)), (1, 1), s, b, "relu" if relu else "linear", 0.03,
+            (pool, pool), (pstride, pstride))
+    want = reference.int8_conv2d_requant(x, w, *args)
+    got = numba_cpu.int8_conv2d_requant(x, w, *args)
+    assert got.dtype == np.int8 and want.dtype == np.int8
+    np.testing.assert_array_equal(got, want)
+
+
 def test_int8_kernels_refuse_mismatched_shapes():
     x, w = np.zeros((1, 5, 5, 3), np.int8), np.zeros((4, 2 * 2 * 3), np.int8)
     with pytest.raises(ValueError, match="KH\\*KW\\*C"):
@@ -258,6 +278,27 @@ def test_quantized_model_saves_4x_smaller_and_reloads_identically(tmp_path):
     np.testing.assert_array_equal(again(tinydl.Tensor(x)).detach().numpy(), got)
     with tinydl.backends.use_reference():
         np.testing.assert_allclose(q(tinydl.Tensor(x)).detach().numpy(), got, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("batch", [1, 5])
+def test_int8_activations_between_layers_give_the_unfused_outputs(batch):
+    from tinydl.compress.quantize import QuantizedConv2D
+    tinydl.manual_seed(1)
+    model = nn.Sequential(nn.Conv2D(6, 3, activation="relu"), nn.MaxPooling2D(2), nn.Conv2D(5, (2, 3), padding="same"),
+                          nn.MaxPooling2D(2, strides=1), nn.Conv2D(7, 3, activation="relu"), nn.Flatten(),
+                          nn.Dense(9, activation="relu"), nn.Dense(3))
+    x = np.random.default_rng(batch).standard_normal((batch, 15, 13, 2)).astype(np.float32)
+    model(tinydl.Tensor(x))
+    model.eval()
+    fused, plain = quantize_model(model, x, fuse=True), quantize_model(model, x, fuse=False)
+    assert [type(l).__name__ for l in fused] == ["QuantizedConv2D"] * 3 + ["Flatten", "QuantizedDense", "QuantizedDense"]
+    assert [l.pool for l in fused if isinstance(l, QuantizedConv2D)] == [((2, 2), (2, 2)), ((2, 2), (1, 1)), None]
+    with tinydl.no_grad():
+        h = fused[0](tinydl.Tensor(x))
+        assert h.data.dtype == np.int8  # the int8 activations reach the next conv
+        got = fused(tinydl.Tensor(x)).detach().numpy()
+        want = plain(tinydl.Tensor(x)).detach().numpy()
+    np.testing.assert_array_equal(got, want)
 
 
 def test_quantize_model_refuses_unsupported_layers():

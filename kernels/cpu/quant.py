@@ -176,6 +176,50 @@ def int8_conv2d_bias_act(x, wp, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, scale, b
         bias_act_rows(acc, scale, bias, relu, out[b, i])
 
 
+@njit(parallel=True, **_CACHE)
+def int8_conv2d_requant(x, wp, kh, kw, sh, sw, pt, pl, dh, dw, ow, ph, pw, psh, psw, scale, bias, relu, inv_out, out):
+    """out (N, PH, PW, O) int8: the convolution's int32 sums max-pooled over 'valid' (ph, pw)
+    windows of stride (psh, psw), then ``act(acc * scale + bias)`` requantized with ``inv_out``.
+    Pooling the sums first gives the same int8 as pooling the float outputs: with scale > 0
+    the epilogue is non-decreasing, so max commutes with it. Conv rows no window covers are
+    never computed."""
+    n, poh, pow_, o = out.shape
+    op = wp.shape[1]
+    for r in prange(n * poh):
+        b, pi = r // poh, r % poh
+        best = conv_row(x, wp, b, pi * psh, kh, kw, sh, sw, pt, pl, dh, dw, ow)
+        for a in range(1, ph):
+            acc = conv_row(x, wp, b, pi * psh + a, kh, kw, sh, sw, pt, pl, dh, dw, ow)
+            for j in range(ow):
+                for f in range(op):
+                    best[j, f] = max(best[j, f], acc[j, f])
+        pooled = np.empty((pow_, op), np.int32)
+        for pj in range(pow_):
+            for f in range(op):
+                pooled[pj, f] = best[pj * psw, f]
+            for bb in range(1, pw):
+                for f in range(op):
+                    pooled[pj, f] = max(pooled[pj, f], best[pj * psw + bb, f])
+        bias_act_requant_rows(pooled, scale, bias, relu, inv_out, out[b, pi])
+
+
+@njit(**_CACHE)
+def bias_act_requant_rows(acc, scale, bias, relu, inv_out, out):
+    """out (R, O) int8 = clip(rint(act(float32(acc) * scale + bias) * inv_out), -127, 127):
+    :func:`bias_act_rows` then :func:`quantize`, the same float32 operations."""
+    for j in range(out.shape[0]):
+        for f in range(out.shape[1]):
+            v = np.float32(acc[j, f]) * scale[f] + bias[f]
+            if relu and v < 0:
+                v = np.float32(0.0)
+            q = np.rint(v * inv_out)
+            if q > 127.0:
+                q = 127.0
+            elif q < -127.0:
+                q = -127.0
+            out[j, f] = np.int8(q)
+
+
 @njit(**_CACHE)
 def copy_rows(acc, out):
     """out (R, O) = acc[:R, :O] (the tile's padding rows and columns dropped)."""

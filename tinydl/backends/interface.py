@@ -191,6 +191,13 @@ class KernelProvider:
         (a provider may skip the int32 array)."""
         raise NotImplementedError
 
+    def int8_conv2d_requant(self, x, w, kernel_hw, stride, padding, dilation, scale, bias, act, out_scale,
+                            pool_size, pool_stride):
+        """``quantize_int8(maxpool2d_forward(int8_conv2d_bias_act(...), pool_size, pool_stride, 0)[0],
+        out_scale)``: int8 NHWC on the next layer's input grid; pool (1, 1) for none.  Providers
+        agree exactly (``act`` is non-decreasing, so a provider may pool the int32 sums)."""
+        raise NotImplementedError
+
 
 #: The names of the interface's functions, in the order above.
 FUNCTIONS = tuple(n for n, v in vars(KernelProvider).items() if callable(v) and not n.startswith("_"))

@@ -627,3 +627,16 @@ def int8_conv2d_bias_act(x, w, kernel_hw, stride, padding, dilation, scale, bias
     out = np.empty(shape, np.float32)
     _q.int8_conv2d_bias_act(*args, *_epilogue_args(scale, bias, act, shape[-1]), out)
     return out
+
+
+def int8_conv2d_requant(x, w, kernel_hw, stride, padding, dilation, scale, bias, act, out_scale, pool_size,
+                        pool_stride):
+    args, (n, oh, ow, o) = _int8_conv2d_args(x, w, kernel_hw, stride, padding, dilation)
+    (ph, pw), (psh, psw) = _ref.pair(pool_size), _ref.pair(pool_stride)
+    if min(ph, pw, psh, psw) < 1 or ph > oh or pw > ow or not out_scale > 0:
+        raise ValueError(f"int8_conv2d_requant: pool {(ph, pw)} stride {(psh, psw)} does not fit the conv "
+                         f"output {(oh, ow)}, or out_scale {out_scale} is not positive")
+    out = np.empty((n, (oh - ph) // psh + 1, (ow - pw) // psw + 1, o), np.int8)
+    _q.int8_conv2d_requant(*args[:10], ow, ph, pw, psh, psw, *_epilogue_args(scale, bias, act, o),
+                           np.float32(1.0 / out_scale), out)
+    return out
