@@ -22,6 +22,7 @@ _CACHE = dict(cache=True, nogil=True, fastmath=False)
 ISA = host_isa()
 LANES, ROWS, _ = ISAS[ISA]
 BLOCK = 16  # rows of a matmul per task: a multiple of every ISA's ROWS
+CHUNK = 4  # output rows of a convolution per task (its scratch buffers are allocated once)
 
 
 def pack_weights(w, lanes=LANES):
@@ -117,13 +118,21 @@ def int8_matmul_bias_act(a, wp, scale, bias, relu, out):
 def gather_windows(x, b, i, kh, kw, sh, sw, pt, pl, dh, dw, ow, cols):
     """cols[j, (a*kw + bb)*C + ch] = x[b, i*sh - pt + a*dh, j*sw - pl + bb*dw, ch] for the OW
     windows of output row (b, i); positions outside the image are left as they are (zero).
-    Flat offsets, no slices: conv1's windows are runs of 3 values, where a slice costs more
-    than the copy."""
+    Flat offsets, unsigned (no negative-index wraparound to test), no slices."""
+    if kw * x.shape[3] >= 16:
+        _gather_runs(x, b, i, kh, kw, sh, sw, pt, pl, dh, dw, ow, cols)
+    else:
+        _gather_columns(x, b, i, kh, kw, sh, sw, pt, pl, dh, dw, ow, cols)
+
+
+@njit(**_CACHE)
+def _gather_runs(x, b, i, kh, kw, sh, sw, pt, pl, dh, dw, ow, cols):
+    """Many channels: a window's kernel row is one contiguous run of kw*C values (dw == 1)."""
     _, h, wd, c = x.shape
     rw, kk = cols.shape
     xf = x[b].reshape(h * wd * c)
     cf = cols.reshape(rw * kk)
-    run = kw * c  # one kernel row of a window: contiguous in x when dw == 1
+    run = kw * c
     for a in range(kh):
         y = i * sh - pt + a * dh
         if y < 0 or y >= h:
@@ -133,47 +142,81 @@ def gather_windows(x, b, i, kh, kw, sh, sw, pt, pl, dh, dw, ow, cols):
             d = j * kk + a * run
             if dw == 1 and x0 >= 0 and x0 + kw <= wd:
                 src = (y * wd + x0) * c
-                for e in range(run):  # unsigned indices: no negative-index wraparound to test
+                for e in range(run):
                     cf[np.uint64(d + e)] = xf[np.uint64(src + e)]
             else:
                 for bb in range(kw):
                     xx = x0 + bb * dw
                     if 0 <= xx < wd:
-                        src = (y * wd + xx) * c
                         for ch in range(c):
-                            cf[d + bb * c + ch] = xf[src + ch]
+                            cf[np.uint64(d + bb * c + ch)] = xf[np.uint64((y * wd + xx) * c + ch)]
 
 
 @njit(**_CACHE)
-def conv_row(x, wp, b, i, kh, kw, sh, sw, pt, pl, dh, dw, ow):
-    """int32 (OW rounded up to ROWS, OP) sums of output row (b, i): its OW windows gathered
-    as int16 rows of K (zeros outside the image: the zero point), times the packed filters."""
-    k2, op = wp.shape[0], wp.shape[1]
+def _gather_columns(x, b, i, kh, kw, sh, sw, pt, pl, dh, dw, ow, cols):
+    """Few channels (conv1: C = 1, runs of 3): one column of K at a time, over the windows j
+    whose pixel lies inside the image, j innermost."""
+    _, h, wd, c = x.shape
+    rw, kk = cols.shape
+    xf = x[b].reshape(h * wd * c)
+    cf = cols.reshape(rw * kk)
+    for a in range(kh):
+        y = i * sh - pt + a * dh
+        if y < 0 or y >= h:
+            continue
+        for bb in range(kw):
+            off = bb * dw - pl  # window j reads column j*sw + off
+            j0, j1 = 0, ow
+            while j0 < ow and j0 * sw + off < 0:
+                j0 += 1
+            while j1 > j0 and (j1 - 1) * sw + off >= wd:
+                j1 -= 1
+            for ch in range(c):
+                d = (a * kw + bb) * c + ch
+                src = (y * wd + off) * c + ch
+                for j in range(j0, j1):
+                    cf[np.uint64(j * kk + d)] = xf[np.uint64(src + j * sw * c)]
+
+
+@njit(**_CACHE)
+def row_buffers(wp, ow):
+    """A task's scratch: int16 windows (OW rounded up to ROWS, 2*K2) and their int32 sums."""
     rw = (ow + ROWS - 1) // ROWS * ROWS
-    cols = np.zeros((rw, 2 * k2), np.int16)
+    return np.empty((rw, 2 * wp.shape[0]), np.int16), np.empty((rw, wp.shape[1]), np.int32)
+
+
+@njit(**_CACHE)
+def conv_row(x, wp, b, i, kh, kw, sh, sw, pt, pl, dh, dw, ow, cols, acc):
+    """acc = int32 sums of output row (b, i): its OW windows gathered into cols as int16 rows
+    of K (zeros outside the image: the zero point), times the packed filters."""
+    cols[:] = 0
     gather_windows(x, b, i, kh, kw, sh, sw, pt, pl, dh, dw, ow, cols)
-    acc = np.empty((rw, op), np.int32)
     gemm_rows(cols, wp, acc)
-    return acc
 
 
 @njit(parallel=True, **_CACHE)
 def int8_conv2d(x, wp, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, out):
     """out (N, OH, OW, O) int32 = conv(x (N, H, W, C) int8, w (O, KH*KW*C) packed into wp),
-    zero padding; one output row per task."""
-    for r in prange(x.shape[0] * oh):
-        b, i = r // oh, r % oh
-        acc = conv_row(x, wp, b, i, kh, kw, sh, sw, pt, pl, dh, dw, ow)
-        copy_rows(acc, out[b, i])
+    zero padding; CHUNK output rows per task."""
+    rows = x.shape[0] * oh
+    for t in prange((rows + CHUNK - 1) // CHUNK):
+        cols, acc = row_buffers(wp, ow)
+        for r in range(t * CHUNK, min(rows, t * CHUNK + CHUNK)):
+            b, i = r // oh, r % oh
+            conv_row(x, wp, b, i, kh, kw, sh, sw, pt, pl, dh, dw, ow, cols, acc)
+            copy_rows(acc, out[b, i])
 
 
 @njit(parallel=True, **_CACHE)
 def int8_conv2d_bias_act(x, wp, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, scale, bias, relu, out):
     """out (N, OH, OW, O) float32 = act(int8_conv2d * scale + bias), without the int32 array."""
-    for r in prange(x.shape[0] * oh):
-        b, i = r // oh, r % oh
-        acc = conv_row(x, wp, b, i, kh, kw, sh, sw, pt, pl, dh, dw, ow)
-        bias_act_rows(acc, scale, bias, relu, out[b, i])
+    rows = x.shape[0] * oh
+    for t in prange((rows + CHUNK - 1) // CHUNK):
+        cols, acc = row_buffers(wp, ow)
+        for r in range(t * CHUNK, min(rows, t * CHUNK + CHUNK)):
+            b, i = r // oh, r % oh
+            conv_row(x, wp, b, i, kh, kw, sh, sw, pt, pl, dh, dw, ow, cols, acc)
+            bias_act_rows(acc, scale, bias, relu, out[b, i])
 
 
 @njit(parallel=True, **_CACHE)
@@ -185,22 +228,26 @@ def int8_conv2d_requant(x, wp, kh, kw, sh, sw, pt, pl, dh, dw, ow, ph, pw, psh, 
     never computed."""
     n, poh, pow_, o = out.shape
     op = wp.shape[1]
-    for r in prange(n * poh):
-        b, pi = r // poh, r % poh
-        best = conv_row(x, wp, b, pi * psh, kh, kw, sh, sw, pt, pl, dh, dw, ow)
-        for a in range(1, ph):
-            acc = conv_row(x, wp, b, pi * psh + a, kh, kw, sh, sw, pt, pl, dh, dw, ow)
-            for j in range(ow):
-                for f in range(op):
-                    best[j, f] = max(best[j, f], acc[j, f])
+    rows = n * poh
+    for t in prange((rows + CHUNK - 1) // CHUNK):
+        cols, acc = row_buffers(wp, ow)
+        best = np.empty_like(acc)
         pooled = np.empty((pow_, op), np.int32)
-        for pj in range(pow_):
-            for f in range(op):
-                pooled[pj, f] = best[pj * psw, f]
-            for bb in range(1, pw):
+        for r in range(t * CHUNK, min(rows, t * CHUNK + CHUNK)):
+            b, pi = r // poh, r % poh
+            conv_row(x, wp, b, pi * psh, kh, kw, sh, sw, pt, pl, dh, dw, ow, cols, best)
+            for a in range(1, ph):
+                conv_row(x, wp, b, pi * psh + a, kh, kw, sh, sw, pt, pl, dh, dw, ow, cols, acc)
+                for j in range(ow):
+                    for f in range(op):
+                        best[j, f] = max(best[j, f], acc[j, f])
+            for pj in range(pow_):
                 for f in range(op):
-                    pooled[pj, f] = max(pooled[pj, f], best[pj * psw + bb, f])
-        bias_act_requant_rows(pooled, scale, bias, relu, inv_out, out[b, pi])
+                    pooled[pj, f] = best[pj * psw, f]
+                for bb in range(1, pw):
+                    for f in range(op):
+                        pooled[pj, f] = max(pooled[pj, f], best[pj * psw + bb, f])
+            bias_act_requant_rows(pooled, scale, bias, relu, inv_out, out[b, pi])
 
 
 @njit(**_CACHE)
