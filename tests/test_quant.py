@@ -186,6 +186,25 @@ def test_int8_conv2d_requant_pools_the_sums_exactly_as_the_float_outputs(n, hw, 
     np.testing.assert_array_equal(got, want)
 
 
+def test_int8_kernels_do_not_depend_on_the_thread_count():
+    import numba
+    rng = np.random.default_rng(3)
+    x, w = _int8(rng, (3, 12, 11, 5)), _int8(rng, (20, 45))
+    s, b = rng.uniform(1e-3, 1e-2, 20).astype(np.float32), rng.standard_normal(20).astype(np.float32)
+    runs = []
+    for threads in sorted({1, numba.config.NUMBA_NUM_THREADS}):
+        numba.set_num_threads(threads)
+        try:
+            runs.append((numba_cpu.int8_conv2d(x, w, 3, 1, 1, 1),
+                         numba_cpu.int8_conv2d_requant(x, w, 3, 1, 0, 1, s, b, "relu", 0.05, 2, 2),
+                         numba_cpu.int8_matmul(x.reshape(99, 20), w[:, :20])))
+        finally:
+            numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    for got in runs[1:]:
+        for a, b_ in zip(runs[0], got):
+            np.testing.assert_array_equal(a, b_)
+
+
 def test_int8_kernels_refuse_mismatched_shapes():
     x, w = np.zeros((1, 5, 5, 3), np.int8), np.zeros((4, 2 * 2 * 3), np.int8)
     with pytest.raises(ValueError, match="KH\\*KW\\*C"):
