@@ -18,7 +18,7 @@ broadcasts one activation pair per row and loads ``nv`` weight vectors.
 
 Every product of int8-range values fits int16 x int16 -> int32 exactly, and a pair sum is at
 most 2 * 128 * 128, so ``pmaddwd`` never saturates and the int32 sums are exact (for
-K < 131,000). The kernel does no bounds checks: the drivers in ``quant.py`` size every buffer
+K < 131,072). The kernel does no bounds checks: the drivers in ``quant.py`` size every buffer
 themselves, and their Python callers check the caller's shapes.
 
 Instruction sets: AVX-512BW (16 int32 lanes, 4 rows; LLVM fuses the add into ``vpdpwssd``

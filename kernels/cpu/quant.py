@@ -1,5 +1,6 @@
 """int8 inference kernels: symmetric quantization, int8 x int8 -> int32 matmul and convolution,
-and the fused dequantize + bias + activation.
+dequantize + bias + activation, and their fusions: matmul or conv + dequantize, and conv + max
+pooling + requantize (int8 in, int8 out, for the next quantized layer).
 
 The providers hand weights over as (O, K) int8 rows (PyTorch's (out, in) layout; a conv kernel
 (KH, KW, C, O) becomes (O, KH*KW*C)). :func:`pack_weights` turns them into the micro-kernel's
@@ -23,6 +24,7 @@ ISA = host_isa()
 LANES, ROWS, _ = ISAS[ISA]
 BLOCK = 16  # rows of a matmul per task: a multiple of every ISA's ROWS
 CHUNK = 4  # output rows of a convolution per task (its scratch buffers are allocated once)
+MAX_DEPTH = (2 ** 31 - 1) // (128 * 128)  # longest K whose int32 sums cannot overflow
 
 
 def pack_weights(w, lanes=LANES):

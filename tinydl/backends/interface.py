@@ -167,7 +167,7 @@ class KernelProvider:
 
     def int8_matmul(self, a, w):
         """``a (M, K) int8`` times ``w (O, K) int8`` transposed -> ``(M, O)`` int32, exact
-        (products summed in int32: exact for K < 133,000)."""
+        (products summed in int32: exact for K < 131,072, where 128 * 128 * K < 2**31)."""
         raise NotImplementedError
 
     def int8_conv2d(self, x, w, kernel_hw, stride, padding, dilation):

@@ -569,6 +569,7 @@ def _int8_matmul_args(a, w):
     if a.ndim != 2 or w.ndim != 2 or a.shape[1] != w.shape[1]:
         raise ValueError(f"int8_matmul: expected a (M, K) and w (O, K) with the same K, got shapes "
                          f"{a.shape} and {w.shape}")
+    _check_int8_depth("int8_matmul", a.shape[1])
     return a, _q.pack_weights(w), (a.shape[0], w.shape[0])
 
 
@@ -581,7 +582,14 @@ def _int8_conv2d_args(x, w, kernel_hw, stride, padding, dilation):
     if w.shape[1] != kh * kw * x.shape[3]:
         raise ValueError(f"int8_conv2d: w has {w.shape[1]} columns, expected KH*KW*C = {kh}*{kw}*{x.shape[3]} "
                          f"for x of shape {x.shape}")
+    _check_int8_depth("int8_conv2d", w.shape[1])
     return (x, _q.pack_weights(w), kh, kw, sh, sw, pt, pl, dh, dw, oh, ow), (x.shape[0], oh, ow, w.shape[0])
+
+
+def _check_int8_depth(op, k):
+    # 128 * 128 * K must fit int32 for the sums to be exact
+    if k > _q.MAX_DEPTH:
+        raise ValueError(f"{op}: K = {k} products can overflow the int32 sums (at most {_q.MAX_DEPTH})")
 
 
 def _epilogue_args(scale, bias, act, o):
