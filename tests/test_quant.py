@@ -108,22 +108,25 @@ _GEMMS = {}
 
 
 @pytest.mark.parametrize("isa", _tile_isas())
-@given(rows=st.integers(1, 3), k=st.integers(1, 70), o=st.integers(1, 70), seed=st.integers(0, 999))
-def test_int8_gemm_tiles_equal_integer_reference_on_every_instruction_set(isa, rows, k, o, seed):
-    # the full int8 range, -128 included: pair sums of 128 * 128 still fit pmaddwd exactly
+@given(rows=st.integers(1, 3), segs=st.integers(1, 3), seg_pairs=st.integers(1, 20), o=st.integers(1, 70),
+       a_off=st.integers(0, 5), a_rs=st.integers(1, 50), a_seg=st.integers(0, 60), seed=st.integers(0, 999))
+def test_int8_gemm_tiles_equal_integer_reference_on_every_instruction_set(isa, rows, segs, seg_pairs, o, a_off, a_rs,
+                                                                         a_seg, seed):
+    # row r's K values: segs runs of 2*seg_pairs, from a_off + r*a_rs + s*a_seg (rows and runs may
+    # overlap, as a convolution's windows do); the full int8 range, -128 included: pair sums of
+    # 128 * 128 still fit pmaddwd exactly
     from tinydl.kernels.cpu import int8_tile, quant
     lanes, tile_rows, _ = int8_tile.ISAS[isa]
     if isa not in _GEMMS:
-        _GEMMS[isa] = quant.make_gemm_rows(isa)
+        _GEMMS[isa] = quant.make_gemm(isa)
     rng = np.random.default_rng(seed)
-    m = rows * tile_rows
-    a = rng.integers(-128, 128, (m, k)).astype(np.int8)
-    w = rng.integers(-128, 128, (o, k)).astype(np.int8)
+    m, run = rows * tile_rows, 2 * seg_pairs
+    buf = rng.integers(-128, 128, a_off + (m - 1) * a_rs + (segs - 1) * a_seg + run).astype(np.int16)
+    a = np.stack([np.concatenate([buf[a_off + r * a_rs + s * a_seg:][:run] for s in range(segs)]) for r in range(m)])
+    w = rng.integers(-128, 128, (o, segs * run)).astype(np.int8)
     wp = quant.pack_weights(w, lanes)
-    a16 = np.zeros((m, 2 * wp.shape[0]), np.int16)
-    a16[:, :k] = a
     acc = np.full((m, wp.shape[1]), 7, np.int32)
-    _GEMMS[isa](a16, wp, acc)
+    _GEMMS[isa](buf, a_off, a_rs, a_seg, seg_pairs, wp, m, acc)
     np.testing.assert_array_equal(acc[:, :o], a.astype(np.int64) @ w.astype(np.int64).T)
     np.testing.assert_array_equal(acc[:, o:], 0)  # the padded columns hold zero weights
 

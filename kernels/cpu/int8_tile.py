@@ -4,13 +4,18 @@ LLVM's loop vectorizer does not turn Numba's integer loops into the x86 multiply
 pairs (``pmaddwd``, ``vpdpwssd`` with VNNI): the products come out as 32-bit multiplies, at a
 quarter of the rate. So the innermost loop is written here in LLVM IR, as a Numba intrinsic:
 
-``tile(a, a_off, a_rs, w, w_off, w_ts, k2, out, out_off, out_rs)`` computes, for the ``ROWS``
-rows ``r`` and ``nv * LANES`` columns ``f`` of one tile,
+``tile(a, a_off, a_rs, a_seg, seg_pairs, w, w_off, w_ts, k2, out, out_off, out_rs)`` computes,
+for the ``ROWS`` rows ``r`` and ``nv * LANES`` columns ``f`` of one tile,
 
-    out[out_off + r*out_rs + f] = sum over u < k2 of  a[a_off + r*a_rs + 2u]     * w[w_off + u*w_ts + 2f]
-                                                    + a[a_off + r*a_rs + 2u + 1] * w[w_off + u*w_ts + 2f + 1]
+    out[out_off + r*out_rs + f] = sum over u < k2 of  a[A(r, u)] * w[w_off + u*w_ts + 2f]
+                                                    + a[A(r, u) + 1] * w[w_off + u*w_ts + 2f + 1]
 
-with ``a`` int16 activations (two consecutive values of K form a pair), ``w`` int16 weights
+    A(r, u) = a_off + r*a_rs + (u // seg_pairs)*a_seg + 2*(u % seg_pairs)
+
+that is, row r's K values lie in ``k2 / seg_pairs`` contiguous segments ``a_seg`` apart: one
+segment for an im2col row (``seg_pairs = k2``), one per kernel row when a convolution's windows
+are read straight from the (padded) image. ``a`` holds int16 activations (two consecutive
+values of K form a pair), ``w`` int16 weights
 packed as (K/2, O, 2) (each output's pair of weights side by side, so one vector load holds
 LANES outputs' pairs) and ``out`` int32; offsets are element offsets into the flat buffers.
 The ``ROWS * nv`` accumulators live in vector registers for the whole K loop; each step
@@ -69,15 +74,15 @@ def make_tile(isa, nv):
     lanes, rows, llvm_name = ISAS[isa]
 
     @intrinsic
-    def tile(typingctx, a, a_off, a_rs, w, w_off, w_ts, k2, out, out_off, out_rs):
-        sig = types.void(a, a_off, a_rs, w, w_off, w_ts, k2, out, out_off, out_rs)
+    def tile(typingctx, a, a_off, a_rs, a_seg, seg_pairs, w, w_off, w_ts, k2, out, out_off, out_rs):
+        sig = types.void(a, a_off, a_rs, a_seg, seg_pairs, w, w_off, w_ts, k2, out, out_off, out_rs)
 
         def codegen(context, builder, signature, args):
             tys = signature.args
-            _, a_off, a_rs, _, w_off, w_ts, k2, _, out_off, out_rs = [
+            _, a_off, a_rs, a_seg, seg_pairs, _, w_off, w_ts, k2, _, out_off, out_rs = [
                 context.cast(builder, v, t, types.int64) if isinstance(t, types.Integer) else None
                 for v, t in zip(args, tys)]
-            a_ptr, w_ptr, o_ptr = (context.make_array(tys[i])(context, builder, args[i]).data for i in (0, 3, 7))
+            a_ptr, w_ptr, o_ptr = (context.make_array(tys[i])(context, builder, args[i]).data for i in (0, 5, 9))
             vi32, vi16 = ir.VectorType(_I32, lanes), ir.VectorType(_I16, 2 * lanes)
             if llvm_name:
                 fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vi32, [vi16, vi16]), llvm_name)
@@ -88,18 +93,21 @@ def make_tile(isa, nv):
             undef, splat0 = ir.Constant(vi32, ir.Undefined), ir.Constant(vi32, [0] * lanes)
             accs = [[cgutils.alloca_once_value(builder, ir.Constant(vi32, None)) for _ in range(nv)]
                     for _ in range(rows)]
-            with cgutils.for_range(builder, k2) as loop:
-                u = loop.index
-                w_row = builder.add(w_off, builder.mul(u, w_ts))
-                wvs = [builder.load(builder.bitcast(builder.gep(w_ptr, [builder.add(w_row, const(2 * lanes * v))]),
-                                                    vi16.as_pointer()), align=2) for v in range(nv)]
-                for r in range(rows):
-                    at = builder.add(builder.add(a_off, builder.mul(const(r), a_rs)), builder.mul(u, const(2)))
-                    pair = builder.load(builder.bitcast(builder.gep(a_ptr, [at]), _I32.as_pointer()), align=2)
-                    x = builder.bitcast(builder.shuffle_vector(
-                        builder.insert_element(undef, pair, ir.Constant(_I32, 0)), undef, splat0), vi16)
-                    for v in range(nv):
-                        builder.store(builder.add(builder.load(accs[r][v]), madd(x, wvs[v])), accs[r][v])
+            with cgutils.for_range(builder, builder.sdiv(k2, seg_pairs)) as segs:
+                seg_start = builder.add(a_off, builder.mul(segs.index, a_seg))
+                pair_base = builder.mul(segs.index, seg_pairs)
+                with cgutils.for_range(builder, seg_pairs) as loop:
+                    u = loop.index
+                    w_row = builder.add(w_off, builder.mul(builder.add(pair_base, u), w_ts))
+                    wvs = [builder.load(builder.bitcast(builder.gep(w_ptr, [builder.add(w_row, const(2 * lanes * v))]),
+                                                        vi16.as_pointer()), align=2) for v in range(nv)]
+                    for r in range(rows):
+                        at = builder.add(builder.add(seg_start, builder.mul(const(r), a_rs)), builder.mul(u, const(2)))
+                        pair = builder.load(builder.bitcast(builder.gep(a_ptr, [at]), _I32.as_pointer()), align=2)
+                        x = builder.bitcast(builder.shuffle_vector(
+                            builder.insert_element(undef, pair, ir.Constant(_I32, 0)), undef, splat0), vi16)
+                        for v in range(nv):
+                            builder.store(builder.add(builder.load(accs[r][v]), madd(x, wvs[v])), accs[r][v])
             for r in range(rows):
                 for v in range(nv):
                     at = builder.add(builder.add(out_off, builder.mul(const(r), out_rs)), const(lanes * v))

@@ -5,9 +5,11 @@ pooling + requantize (int8 in, int8 out, for the next quantized layer).
 The providers hand weights over as (O, K) int8 rows (PyTorch's (out, in) layout; a conv kernel
 (KH, KW, C, O) becomes (O, KH*KW*C)). :func:`pack_weights` turns them into the micro-kernel's
 layout: int16 pairs (K/2, O, 2), O padded to whole vectors, K to an even length, with zeros.
-Activations are widened to int16 rows of K (for a convolution: one output row's windows
-gathered, zeros outside the image, the zero point of symmetric quantization), and
-``gemm_rows`` multiplies them with the register tiles of ``int8_tile.py``.
+Activations are widened to int16: a matmul's rows, and a convolution's input as one zero-padded
+image (zero is the zero point of symmetric quantization) whose windows the register tiles of
+``int8_tile.py`` read in place, one segment per kernel row; when a kernel row is not an even
+number of contiguous values (conv1: 3 x 1 channel), one output row's windows are gathered into
+int16 rows of K first.
 
 Integer sums are exact (``int8_tile.py`` says why), so results do not depend on the order of
 the sums, the instruction set or the number of threads. Rows of the output are split over
@@ -36,33 +38,40 @@ def pack_weights(w, lanes=LANES):
     return np.ascontiguousarray(p.reshape(k2, 2, op).transpose(0, 2, 1))
 
 
-def make_gemm_rows(isa, cache=False):
-    """``gemm_rows(a, wp, acc)``: acc (RW, OP) int32 = a (RW, 2*K2) int16 times packed
-    wp (K2, OP, 2), with RW a multiple of the ISA's rows and OP of its lanes (unchecked:
-    callers allocate a and acc themselves)."""
+def make_gemm(isa, cache=False):
+    """``gemm(a, a_off, a_rs, a_seg, seg_pairs, wp, rw, acc)``: rows j < RW (a multiple of the
+    ISA's rows) of acc (RW, OP) int32 = the activations of row j (read from the flat buffer
+    ``a`` at ``a_off + j*a_rs`` in segments, as ``int8_tile.py`` says) times the packed wp
+    (K2, OP, 2). Unchecked: callers size a and acc themselves."""
     lanes, rows, _ = ISAS[isa]
     wide, mid, narrow = (make_tile(isa, nv) for nv in (4, 2, 1))
 
     @njit(cache=cache, nogil=True)
-    def gemm_rows(a, wp, acc):
-        rw, k = a.shape
+    def gemm(a, a_off, a_rs, a_seg, seg_pairs, wp, rw, acc):
         k2, op = wp.shape[0], wp.shape[1]
         for j in range(0, rw, rows):
+            off = a_off + j * a_rs
             f = 0
             while f < op:  # the widest tile that fits what is left of the row
                 if op - f >= 4 * lanes:
-                    wide(a, j * k, k, wp, 2 * f, 2 * op, k2, acc, j * op + f, op)
+                    wide(a, off, a_rs, a_seg, seg_pairs, wp, 2 * f, 2 * op, k2, acc, j * op + f, op)
                     f += 4 * lanes
                 elif op - f >= 2 * lanes:
-                    mid(a, j * k, k, wp, 2 * f, 2 * op, k2, acc, j * op + f, op)
+                    mid(a, off, a_rs, a_seg, seg_pairs, wp, 2 * f, 2 * op, k2, acc, j * op + f, op)
                     f += 2 * lanes
                 else:
-                    narrow(a, j * k, k, wp, 2 * f, 2 * op, k2, acc, j * op + f, op)
+                    narrow(a, off, a_rs, a_seg, seg_pairs, wp, 2 * f, 2 * op, k2, acc, j * op + f, op)
                     f += lanes
-    return gemm_rows
+    return gemm
 
 
-gemm_rows = make_gemm_rows(ISA, cache=True)
+gemm = make_gemm(ISA, cache=True)
+
+
+@njit(**_CACHE)
+def gemm_rows(a, wp, acc):
+    """acc (RW, OP) int32 = a (RW, 2*K2) int16 rows times the packed wp (K2, OP, 2)."""
+    gemm(a, 0, a.shape[1], 0, wp.shape[0], wp, a.shape[0], acc)
 
 
 @njit(parallel=True, **_CACHE)
@@ -180,6 +189,21 @@ def _gather_columns(x, b, i, kh, kw, sh, sw, pt, pl, dh, dw, ow, cols):
                     cf[np.uint64(j * kk + d)] = xf[np.uint64(src + j * sw * c)]
 
 
+@njit(parallel=True, **_CACHE)
+def widen_pad(x, pt, pl, hp, wpad, slack):
+    """x (N, H, W, C) int8 as a flat int16 (N, hp, wpad, C) image, zero padded (pt rows above,
+    pl columns left, the rest below and right), followed by ``slack`` zeros."""
+    n, h, wd, c = x.shape
+    out = np.zeros(n * hp * wpad * c + slack, np.int16)
+    for r in prange(n * h):
+        b, y = r // h, r % h
+        src = x[b, y].reshape(wd * c)
+        base = ((b * hp + y + pt) * wpad + pl) * c
+        for e in range(wd * c):
+            out[np.uint64(base + e)] = src[e]
+    return out
+
+
 @njit(**_CACHE)
 def row_buffers(wp, ow):
     """A task's scratch: int16 windows (OW rounded up to ROWS, 2*K2) and their int32 sums."""
@@ -188,41 +212,48 @@ def row_buffers(wp, ow):
 
 
 @njit(**_CACHE)
-def conv_row(x, wp, b, i, kh, kw, sh, sw, pt, pl, dh, dw, ow, cols, acc):
-    """acc = int32 sums of output row (b, i): its OW windows gathered into cols as int16 rows
-    of K (zeros outside the image: the zero point), times the packed filters."""
-    cols[:] = 0
-    gather_windows(x, b, i, kh, kw, sh, sw, pt, pl, dh, dw, ow, cols)
-    gemm_rows(cols, wp, acc)
+def conv_row(x, xp, hp, wpad, wp, b, i, kh, kw, sh, sw, pt, pl, dh, dw, ow, cols, acc):
+    """acc = int32 sums of output row (b, i). With a padded int16 image ``xp`` (not empty), the
+    tiles read each window straight from it, one segment of kw*C values per kernel row
+    (dw == 1, kw*C even); otherwise the OW windows are gathered into cols first (zeros outside
+    the image: the zero point)."""
+    if xp.size > 0:
+        c = x.shape[3]
+        gemm(xp, (b * hp + i * sh) * wpad * c, sw * c, dh * wpad * c, kw * c // 2, wp, acc.shape[0], acc)
+    else:
+        cols[:] = 0
+        gather_windows(x, b, i, kh, kw, sh, sw, pt, pl, dh, dw, ow, cols)
+        gemm_rows(cols, wp, acc)
 
 
 @njit(parallel=True, **_CACHE)
-def int8_conv2d(x, wp, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, out):
+def int8_conv2d(x, xp, hp, wpad, wp, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, out):
     """out (N, OH, OW, O) int32 = conv(x (N, H, W, C) int8, w (O, KH*KW*C) packed into wp),
-    zero padding; CHUNK output rows per task."""
+    zero padding (``xp``: see :func:`conv_row`); CHUNK output rows per task."""
     rows = x.shape[0] * oh
     for t in prange((rows + CHUNK - 1) // CHUNK):
         cols, acc = row_buffers(wp, ow)
         for r in range(t * CHUNK, min(rows, t * CHUNK + CHUNK)):
             b, i = r // oh, r % oh
-            conv_row(x, wp, b, i, kh, kw, sh, sw, pt, pl, dh, dw, ow, cols, acc)
+            conv_row(x, xp, hp, wpad, wp, b, i, kh, kw, sh, sw, pt, pl, dh, dw, ow, cols, acc)
             copy_rows(acc, out[b, i])
 
 
 @njit(parallel=True, **_CACHE)
-def int8_conv2d_bias_act(x, wp, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, scale, bias, relu, out):
+def int8_conv2d_bias_act(x, xp, hp, wpad, wp, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, scale, bias, relu, out):
     """out (N, OH, OW, O) float32 = act(int8_conv2d * scale + bias), without the int32 array."""
     rows = x.shape[0] * oh
     for t in prange((rows + CHUNK - 1) // CHUNK):
         cols, acc = row_buffers(wp, ow)
         for r in range(t * CHUNK, min(rows, t * CHUNK + CHUNK)):
             b, i = r // oh, r % oh
-            conv_row(x, wp, b, i, kh, kw, sh, sw, pt, pl, dh, dw, ow, cols, acc)
+            conv_row(x, xp, hp, wpad, wp, b, i, kh, kw, sh, sw, pt, pl, dh, dw, ow, cols, acc)
             bias_act_rows(acc, scale, bias, relu, out[b, i])
 
 
 @njit(parallel=True, **_CACHE)
-def int8_conv2d_requant(x, wp, kh, kw, sh, sw, pt, pl, dh, dw, ow, ph, pw, psh, psw, scale, bias, relu, inv_out, out):
+def int8_conv2d_requant(x, xp, hp, wpad, wp, kh, kw, sh, sw, pt, pl, dh, dw, ow, ph, pw, psh, psw, scale, bias,
+                        relu, inv_out, out):
     """out (N, PH, PW, O) int8: the convolution's int32 sums max-pooled over 'valid' (ph, pw)
     windows of stride (psh, psw), then ``act(acc * scale + bias)`` requantized with ``inv_out``.
     Pooling the sums first gives the same int8 as pooling the float outputs: with scale > 0
@@ -237,9 +268,9 @@ def int8_conv2d_requant(x, wp, kh, kw, sh, sw, pt, pl, dh, dw, ow, ph, pw, psh, 
         pooled = np.empty((pow_, op), np.int32)
         for r in range(t * CHUNK, min(rows, t * CHUNK + CHUNK)):
             b, pi = r // poh, r % poh
-            conv_row(x, wp, b, pi * psh, kh, kw, sh, sw, pt, pl, dh, dw, ow, cols, best)
+            conv_row(x, xp, hp, wpad, wp, b, pi * psh, kh, kw, sh, sw, pt, pl, dh, dw, ow, cols, best)
             for a in range(1, ph):
-                conv_row(x, wp, b, pi * psh + a, kh, kw, sh, sw, pt, pl, dh, dw, ow, cols, acc)
+                conv_row(x, xp, hp, wpad, wp, b, pi * psh + a, kh, kw, sh, sw, pt, pl, dh, dw, ow, cols, acc)
                 for j in range(ow):
                     for f in range(op):
                         best[j, f] = max(best[j, f], acc[j, f])

@@ -577,13 +577,25 @@ def _int8_conv2d_args(x, w, kernel_hw, stride, padding, dilation):
     x, w = np.ascontiguousarray(x, dtype=np.int8), np.ascontiguousarray(w, dtype=np.int8)
     if x.ndim != 4 or w.ndim != 2:
         raise ValueError(f"int8_conv2d: expected x (N, H, W, C) and w (O, KH*KW*C), got shapes {x.shape} and {w.shape}")
-    (kh, kw), (sh, sw), ((pt, _), (pl, _)), (dh, dw), (oh, ow) = window_geometry(
+    (kh, kw), (sh, sw), ((pt, pb), (pl, pr)), (dh, dw), (oh, ow) = window_geometry(
         x.shape, kernel_hw, stride, padding, dilation)
-    if w.shape[1] != kh * kw * x.shape[3]:
-        raise ValueError(f"int8_conv2d: w has {w.shape[1]} columns, expected KH*KW*C = {kh}*{kw}*{x.shape[3]} "
+    n, h, wd, c = x.shape
+    if w.shape[1] != kh * kw * c:
+        raise ValueError(f"int8_conv2d: w has {w.shape[1]} columns, expected KH*KW*C = {kh}*{kw}*{c} "
                          f"for x of shape {x.shape}")
     _check_int8_depth("int8_conv2d", w.shape[1])
-    return (x, _q.pack_weights(w), kh, kw, sh, sw, pt, pl, dh, dw, oh, ow), (x.shape[0], oh, ow, w.shape[0])
+    hp, wpad = h + pt + pb, wd + pl + pr
+    if dw == 1 and kw * c % 2 == 0:  # windows read in place from a padded int16 copy of x
+        # the last tile's rows past OW read on past the image: into this slack of zeros
+        slack = _q.ROWS * sw * c
+        xp = _q.widen_pad(x, pt, pl, hp, wpad, slack)
+        rw = -(-ow // _q.ROWS) * _q.ROWS
+        last = ((n - 1) * hp + (oh - 1) * sh + (kh - 1) * dh) * wpad * c + (rw - 1) * sw * c + kw * c
+        if last > xp.size:  # cannot happen ((oh-1)*sh + (kh-1)*dh < hp, (ow-1)*sw + kw <= wpad)
+            raise RuntimeError(f"int8_conv2d: windows would read {last} > {xp.size} values")
+    else:
+        xp = np.zeros(0, np.int16)
+    return (x, xp, hp, wpad, _q.pack_weights(w), kh, kw, sh, sw, pt, pl, dh, dw, oh, ow), (n, oh, ow, w.shape[0])
 
 
 def _check_int8_depth(op, k):
@@ -645,6 +657,6 @@ def int8_conv2d_requant(x, w, kernel_hw, stride, padding, dilation, scale, bias,
         raise ValueError(f"int8_conv2d_requant: pool {(ph, pw)} stride {(psh, psw)} does not fit the conv "
                          f"output {(oh, ow)}, or out_scale {out_scale} is not positive")
     out = np.empty((n, (oh - ph) // psh + 1, (ow - pw) // psw + 1, o), np.int8)
-    _q.int8_conv2d_requant(*args[:10], ow, ph, pw, psh, psw, *_epilogue_args(scale, bias, act, o),
+    _q.int8_conv2d_requant(*args[:13], ow, ph, pw, psh, psw, *_epilogue_args(scale, bias, act, o),
                            np.float32(1.0 / out_scale), out)
     return out
