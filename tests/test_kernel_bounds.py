@@ -64,6 +64,20 @@ BAD_CALLS = [
                                                     np.zeros((2, 2)), np.zeros((2, 2)), np.zeros((2, 2)),
                                                     3, 2, np.zeros((2, 5)), np.zeros((2, 6)))),
     ("tanh32", lambda: recurrent.tanh32(_r(5), _r(3))),
+    ("int8_matmul K", lambda: fast.int8_matmul(np.zeros((2, 5), np.int8), np.zeros((3, 4), np.int8))),
+    ("int8_matmul K > int32 range", lambda: fast.int8_matmul(np.zeros((1, 131072), np.int8),
+                                                             np.zeros((1, 131072), np.int8))),
+    ("int8_conv2d w columns", lambda: fast.int8_conv2d(np.zeros((1, 5, 5, 3), np.int8), np.zeros((4, 12), np.int8),
+                                                       (3, 3), 1, 0, 1)),
+    ("int8_conv2d 3-d x", lambda: fast.int8_conv2d(np.zeros((5, 5, 3), np.int8), np.zeros((4, 27), np.int8),
+                                                   (3, 3), 1, 0, 1)),
+    ("dequantize_bias_act scale", lambda: fast.dequantize_bias_act(np.zeros((2, 4), np.int32), _r(3), _r(4), "relu")),
+    ("int8_matmul_bias_act bias", lambda: fast.int8_matmul_bias_act(np.zeros((2, 4), np.int8), np.zeros((3, 4), np.int8),
+                                                                    _r(3), _r(2), "relu")),
+    ("int8_conv2d_bias_act scale", lambda: fast.int8_conv2d_bias_act(
+        np.zeros((1, 5, 5, 1), np.int8), np.zeros((4, 9), np.int8), 3, 1, 0, 1, _r(5), _r(4), "linear")),
+    ("int8_conv2d_requant pool", lambda: fast.int8_conv2d_requant(
+        np.zeros((1, 5, 5, 1), np.int8), np.zeros((4, 9), np.int8), 3, 1, 0, 1, _r(4), _r(4), "relu", 0.1, 4, 1)),
 ]
 
 

@@ -98,6 +98,127 @@ def test_int8_conv2d_equals_integer_reference(n, hw, c, o, k, stride, pad, dil, 
         np.testing.assert_array_equal(got, want, err_msg=p.__name__)
 
 
+def _tile_isas():
+    """Every micro-kernel this CPU can run: the plain-IR one always, AVX2/AVX-512BW where present."""
+    from tinydl.kernels.cpu.int8_tile import host_isa
+    return sorted({"generic", host_isa()} | ({"avx2"} if host_isa() == "avx512bw" else set()))
+
+
+_GEMMS = {}
+
+
+@pytest.mark.parametrize("isa", _tile_isas())
+@given(rows=st.integers(1, 3), segs=st.integers(1, 3), seg_pairs=st.integers(1, 20), o=st.integers(1, 70),
+       a_off=st.integers(0, 5), a_rs=st.integers(1, 50), a_seg=st.integers(0, 60), seed=st.integers(0, 999))
+def test_int8_gemm_tiles_equal_integer_reference_on_every_instruction_set(isa, rows, segs, seg_pairs, o, a_off, a_rs,
+                                                                         a_seg, seed):
+    # row r's K values: segs runs of 2*seg_pairs, from a_off + r*a_rs + s*a_seg (rows and runs may
+    # overlap, as a convolution's windows do); the full int8 range, -128 included: pair sums of
+    # 128 * 128 still fit pmaddwd exactly
+    from tinydl.kernels.cpu import int8_tile, quant
+    lanes, tile_rows, _ = int8_tile.ISAS[isa]
+    if isa not in _GEMMS:
+        _GEMMS[isa] = quant.make_gemm(isa)
+    rng = np.random.default_rng(seed)
+    m, run = rows * tile_rows, 2 * seg_pairs
+    buf = rng.integers(-128, 128, a_off + (m - 1) * a_rs + (segs - 1) * a_seg + run).astype(np.int16)
+    a = np.stack([np.concatenate([buf[a_off + r * a_rs + s * a_seg:][:run] for s in range(segs)]) for r in range(m)])
+    w = rng.integers(-128, 128, (o, segs * run)).astype(np.int8)
+    wp = quant.pack_weights(w, lanes)
+    acc = np.full((m, wp.shape[1]), 7, np.int32)
+    _GEMMS[isa](buf, a_off, a_rs, a_seg, seg_pairs, wp, m, acc)
+    np.testing.assert_array_equal(acc[:, :o], a.astype(np.int64) @ w.astype(np.int64).T)
+    np.testing.assert_array_equal(acc[:, o:], 0)  # the padded columns hold zero weights
+
+
+@given(m=st.integers(1, 40), k=st.integers(1, 40), o=st.integers(1, 20), relu=st.booleans(), seed=st.integers(0, 999))
+def test_int8_matmul_bias_act_equals_the_composition(m, k, o, relu, seed):
+    rng = np.random.default_rng(seed)
+    a, w = _int8(rng, (m, k)), _int8(rng, (o, k))
+    s = rng.uniform(1e-4, 1e-2, o).astype(np.float32)
+    b = rng.standard_normal(o).astype(np.float32)
+    act = "relu" if relu else "linear"
+    want = reference.dequantize_bias_act(a.astype(np.int64) @ w.astype(np.int64).T, s, b, act)
+    for p in PROVIDERS:
+        got = p.int8_matmul_bias_act(a, w, s, b, act)
+        assert got.dtype == np.float32 and got.shape == (m, o)
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6, err_msg=p.__name__)
+
+
+@given(n=st.integers(1, 2), h=st.integers(1, 9), wd=st.integers(1, 9), c=st.sampled_from([1, 2, 3, 7, 17]),
+       o=st.integers(1, 20),
+       kh=st.integers(1, 3), kw=st.integers(1, 3), stride=st.tuples(st.integers(1, 2), st.integers(1, 2)),
+       pad=st.tuples(st.integers(0, 2), st.integers(0, 2), st.integers(0, 2), st.integers(0, 2)),
+       dil=st.tuples(st.integers(1, 2), st.integers(1, 2)), relu=st.booleans(), seed=st.integers(0, 999))
+def test_int8_conv2d_bias_act_equals_the_composition(n, h, wd, c, o, kh, kw, stride, pad, dil, relu, seed):
+    # rectangular kernels, uneven padding, odd K, O not a multiple of the vector width; C = 17 gathers
+    # kernel rows as contiguous runs, fewer channels column by column
+    if h + pad[0] + pad[1] < dil[0] * (kh - 1) + 1 or wd + pad[2] + pad[3] < dil[1] * (kw - 1) + 1:
+        return
+    rng = np.random.default_rng(seed)
+    x, w = _int8(rng, (n, h, wd, c)), _int8(rng, (o, kh * kw * c))
+    s = rng.uniform(1e-4, 1e-2, o).astype(np.float32)
+    b = rng.standard_normal(o).astype(np.float32)
+    act, padding = ("relu" if relu else "linear"), ((pad[0], pad[1]), (pad[2], pad[3]))
+    acc = reference.int8_conv2d(x, w, (kh, kw), stride, padding, dil)
+    np.testing.assert_array_equal(numba_cpu.int8_conv2d(x, w, (kh, kw), stride, padding, dil), acc)
+    want = reference.dequantize_bias_act(acc, s, b, act)
+    for p in PROVIDERS:
+        got = p.int8_conv2d_bias_act(x, w, (kh, kw), stride, padding, dil, s, b, act)
+        assert got.dtype == np.float32 and got.shape == acc.shape
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6, err_msg=p.__name__)
+
+
+@given(n=st.integers(1, 2), hw=st.integers(3, 9), c=st.integers(1, 5), o=st.integers(1, 20), k=st.integers(1, 3),
+       pad=st.integers(0, 1), pool=st.integers(1, 3), pstride=st.integers(1, 3), relu=st.booleans(),
+       seed=st.integers(0, 999))
+def test_int8_conv2d_requant_pools_the_sums_exactly_as_the_float_outputs(n, hw, c, o, k, pad, pool, pstride, relu,
+                                                                         seed):
+    # the fused kernel pools int32 sums; the reference pools the float outputs: equal int8
+    if hw + 2 * pad - k + 1 < pool:
+        return
+    rng = np.random.default_rng(seed)
+    x, w = _int8(rng, (n, hw, hw, c)), _int8(rng, (o, k * k * c))
+    s = rng.uniform(1e-4, 1e-2, o).astype(np.float32)
+    b = rng.standard_normal(o).astype(np.float32)
+    args = ((k, k), (1, 1), ((pad, pad), (pad, pad)), (1, 1), s, b, "relu" if relu else "linear", 0.03,
+            (pool, pool), (pstride, pstride))
+    want = reference.int8_conv2d_requant(x, w, *args)
+    got = numba_cpu.int8_conv2d_requant(x, w, *args)
+    assert got.dtype == np.int8 and want.dtype == np.int8
+    np.testing.assert_array_equal(got, want)
+
+
+def test_int8_kernels_do_not_depend_on_the_thread_count():
+    import numba
+    rng = np.random.default_rng(3)
+    x, w = _int8(rng, (3, 12, 11, 5)), _int8(rng, (20, 45))
+    s, b = rng.uniform(1e-3, 1e-2, 20).astype(np.float32), rng.standard_normal(20).astype(np.float32)
+    runs = []
+    for threads in sorted({1, numba.config.NUMBA_NUM_THREADS}):
+        numba.set_num_threads(threads)
+        try:
+            runs.append((numba_cpu.int8_conv2d(x, w, 3, 1, 1, 1),
+                         numba_cpu.int8_conv2d_requant(x, w, 3, 1, 0, 1, s, b, "relu", 0.05, 2, 2),
+                         numba_cpu.int8_matmul(x.reshape(99, 20), w[:, :20])))
+        finally:
+            numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    for got in runs[1:]:
+        for a, b_ in zip(runs[0], got):
+            np.testing.assert_array_equal(a, b_)
+
+
+def test_int8_kernels_refuse_mismatched_shapes():
+    x, w = np.zeros((1, 5, 5, 3), np.int8), np.zeros((4, 2 * 2 * 3), np.int8)
+    with pytest.raises(ValueError, match="KH\\*KW\\*C"):
+        numba_cpu.int8_conv2d(x, w, (3, 3), 1, 0, 1)  # 12 columns, 27 expected: would read past w
+    with pytest.raises(ValueError, match="same K"):
+        numba_cpu.int8_matmul(np.zeros((2, 5), np.int8), np.zeros((3, 4), np.int8))
+    with pytest.raises(ValueError, match="shape"):
+        numba_cpu.int8_matmul_bias_act(np.zeros((2, 4), np.int8), np.zeros((3, 4), np.int8),
+                                       np.ones(2, np.float32), np.zeros(3, np.float32), "relu")
+
+
 @given(shape=tst.shapes(1, 3, max_side=6), scale=st.sampled_from([0.01, 0.3, 2.0]), seed=st.integers(0, 999))
 def test_quantize_int8_providers_agree_exactly(shape, scale, seed):
     x = (np.random.default_rng(seed).standard_normal(shape) * 100 * scale).astype(np.float32)
@@ -181,6 +302,27 @@ def test_quantized_model_saves_4x_smaller_and_reloads_identically(tmp_path):
     np.testing.assert_array_equal(again(tinydl.Tensor(x)).detach().numpy(), got)
     with tinydl.backends.use_reference():
         np.testing.assert_allclose(q(tinydl.Tensor(x)).detach().numpy(), got, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("batch", [1, 5])
+def test_int8_activations_between_layers_give_the_unfused_outputs(batch):
+    from tinydl.compress.quantize import QuantizedConv2D
+    tinydl.manual_seed(1)
+    model = nn.Sequential(nn.Conv2D(6, 3, activation="relu"), nn.MaxPooling2D(2), nn.Conv2D(5, (2, 3), padding="same"),
+                          nn.MaxPooling2D(2, strides=1), nn.Conv2D(7, 3, activation="relu"), nn.Flatten(),
+                          nn.Dense(9, activation="relu"), nn.Dense(3))
+    x = np.random.default_rng(batch).standard_normal((batch, 15, 13, 2)).astype(np.float32)
+    model(tinydl.Tensor(x))
+    model.eval()
+    fused, plain = quantize_model(model, x, fuse=True), quantize_model(model, x, fuse=False)
+    assert [type(l).__name__ for l in fused] == ["QuantizedConv2D"] * 3 + ["Flatten", "QuantizedDense", "QuantizedDense"]
+    assert [l.pool for l in fused if isinstance(l, QuantizedConv2D)] == [((2, 2), (2, 2)), ((2, 2), (1, 1)), None]
+    with tinydl.no_grad():
+        h = fused[0](tinydl.Tensor(x))
+        assert h.data.dtype == np.int8  # the int8 activations reach the next conv
+        got = fused(tinydl.Tensor(x)).detach().numpy()
+        want = plain(tinydl.Tensor(x)).detach().numpy()
+    np.testing.assert_array_equal(got, want)
 
 
 def test_quantize_model_refuses_unsupported_layers():

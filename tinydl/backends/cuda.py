@@ -56,6 +56,7 @@ DELEGATED = (
     "gru_scan_forward", "gru_scan_backward",
     # int8 inference: the reference's array code (integer matmul) run by CuPy; not yet run on a GPU
     "quantize_int8", "int8_matmul", "int8_conv2d", "dequantize_bias_act",
+    "int8_matmul_bias_act", "int8_conv2d_bias_act", "int8_conv2d_requant",
 )
 
 # ----------------------------------------------------------------------------- sources and kernels

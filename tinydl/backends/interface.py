@@ -167,7 +167,7 @@ class KernelProvider:
 
     def int8_matmul(self, a, w):
         """``a (M, K) int8`` times ``w (O, K) int8`` transposed -> ``(M, O)`` int32, exact
-        (products summed in int32: exact for K < 133,000)."""
+        (products summed in int32: exact for K < 131,072, where 128 * 128 * K < 2**31)."""
         raise NotImplementedError
 
     def int8_conv2d(self, x, w, kernel_hw, stride, padding, dilation):
@@ -179,6 +179,23 @@ class KernelProvider:
     def dequantize_bias_act(self, acc, scale, bias, act):
         """``act(float32(acc) * scale + bias)`` over the last axis, float32; ``scale``, ``bias``
         ``(O,)`` float32; ``act`` 'linear' or 'relu'."""
+        raise NotImplementedError
+
+    def int8_matmul_bias_act(self, a, w, scale, bias, act):
+        """``dequantize_bias_act(int8_matmul(a, w), scale, bias, act)``, float32 ``(M, O)``
+        (a provider may skip the int32 array)."""
+        raise NotImplementedError
+
+    def int8_conv2d_bias_act(self, x, w, kernel_hw, stride, padding, dilation, scale, bias, act):
+        """``dequantize_bias_act(int8_conv2d(x, w, ...), scale, bias, act)``, float32 NHWC
+        (a provider may skip the int32 array)."""
+        raise NotImplementedError
+
+    def int8_conv2d_requant(self, x, w, kernel_hw, stride, padding, dilation, scale, bias, act, out_scale,
+                            pool_size, pool_stride):
+        """``quantize_int8(maxpool2d_forward(int8_conv2d_bias_act(...), pool_size, pool_stride, 0)[0],
+        out_scale)``: int8 NHWC on the next layer's input grid; pool (1, 1) for none.  Providers
+        agree exactly (``act`` is non-decreasing, so a provider may pool the int32 sums)."""
         raise NotImplementedError
 
 

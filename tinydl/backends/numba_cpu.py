@@ -564,28 +564,99 @@ def quantize_int8(x, scale):
     return out
 
 
-def int8_matmul(a, w):
+def _int8_matmul_args(a, w):
     a, w = np.ascontiguousarray(a, dtype=np.int8), np.ascontiguousarray(w, dtype=np.int8)
-    out = np.empty((a.shape[0], w.shape[0]), np.int32)
-    _q.int8_matmul(a, w, out)
+    if a.ndim != 2 or w.ndim != 2 or a.shape[1] != w.shape[1]:
+        raise ValueError(f"int8_matmul: expected a (M, K) and w (O, K) with the same K, got shapes "
+                         f"{a.shape} and {w.shape}")
+    _check_int8_depth("int8_matmul", a.shape[1])
+    return a, _q.pack_weights(w), (a.shape[0], w.shape[0])
+
+
+def _int8_conv2d_args(x, w, kernel_hw, stride, padding, dilation):
+    x, w = np.ascontiguousarray(x, dtype=np.int8), np.ascontiguousarray(w, dtype=np.int8)
+    if x.ndim != 4 or w.ndim != 2:
+        raise ValueError(f"int8_conv2d: expected x (N, H, W, C) and w (O, KH*KW*C), got shapes {x.shape} and {w.shape}")
+    (kh, kw), (sh, sw), ((pt, pb), (pl, pr)), (dh, dw), (oh, ow) = window_geometry(
+        x.shape, kernel_hw, stride, padding, dilation)
+    n, h, wd, c = x.shape
+    if w.shape[1] != kh * kw * c:
+        raise ValueError(f"int8_conv2d: w has {w.shape[1]} columns, expected KH*KW*C = {kh}*{kw}*{c} "
+                         f"for x of shape {x.shape}")
+    _check_int8_depth("int8_conv2d", w.shape[1])
+    hp, wpad = h + pt + pb, wd + pl + pr
+    if dw == 1 and kw * c % 2 == 0:  # windows read in place from a padded int16 copy of x
+        # the last tile's rows past OW read on past the image: into this slack of zeros
+        slack = _q.ROWS * sw * c
+        xp = _q.widen_pad(x, pt, pl, hp, wpad, slack)
+        rw = -(-ow // _q.ROWS) * _q.ROWS
+        last = ((n - 1) * hp + (oh - 1) * sh + (kh - 1) * dh) * wpad * c + (rw - 1) * sw * c + kw * c
+        if last > xp.size:  # cannot happen ((oh-1)*sh + (kh-1)*dh < hp, (ow-1)*sw + kw <= wpad)
+            raise RuntimeError(f"int8_conv2d: windows would read {last} > {xp.size} values")
+    else:
+        xp = np.zeros(0, np.int16)
+    return (x, xp, hp, wpad, _q.pack_weights(w), kh, kw, sh, sw, pt, pl, dh, dw, oh, ow), (n, oh, ow, w.shape[0])
+
+
+def _check_int8_depth(op, k):
+    # 128 * 128 * K must fit int32 for the sums to be exact
+    if k > _q.MAX_DEPTH:
+        raise ValueError(f"{op}: K = {k} products can overflow the int32 sums (at most {_q.MAX_DEPTH})")
+
+
+def _epilogue_args(scale, bias, act, o):
+    if act not in ("linear", "relu"):
+        raise ValueError(f"dequantize_bias_act: act must be 'linear' or 'relu', got {act!r}")
+    scale, bias = np.ascontiguousarray(scale, dtype=np.float32), np.ascontiguousarray(bias, dtype=np.float32)
+    if scale.shape != (o,) or bias.shape != (o,):
+        raise ValueError(f"dequantize_bias_act: scale and bias must have shape ({o},), got {scale.shape} and {bias.shape}")
+    return scale, bias, act == "relu"
+
+
+def int8_matmul(a, w):
+    a, wp, shape = _int8_matmul_args(a, w)
+    out = np.empty(shape, np.int32)
+    _q.int8_matmul(a, wp, out)
     return out
 
 
 def int8_conv2d(x, w, kernel_hw, stride, padding, dilation):
-    x, w = np.ascontiguousarray(x, dtype=np.int8), np.ascontiguousarray(w, dtype=np.int8)
-    (kh, kw), (sh, sw), ((pt, _), (pl, _)), (dh, dw), (oh, ow) = window_geometry(
-        x.shape, kernel_hw, stride, padding, dilation)
-    out = np.empty((x.shape[0], oh, ow, w.shape[0]), np.int32)
-    _q.int8_conv2d(x, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, out)
+    args, shape = _int8_conv2d_args(x, w, kernel_hw, stride, padding, dilation)
+    out = np.empty(shape, np.int32)
+    _q.int8_conv2d(*args, out)
     return out
 
 
 def dequantize_bias_act(acc, scale, bias, act):
-    if act not in ("linear", "relu"):
-        raise ValueError(f"dequantize_bias_act: act must be 'linear' or 'relu', got {act!r}")
     shape = acc.shape
     acc2 = np.ascontiguousarray(acc, dtype=np.int32).reshape(-1, shape[-1])
     out = np.empty(acc2.shape, np.float32)
-    _q.dequantize_bias_act(acc2, np.ascontiguousarray(scale, dtype=np.float32),
-                           np.ascontiguousarray(bias, dtype=np.float32), act == "relu", out)
+    _q.dequantize_bias_act(acc2, *_epilogue_args(scale, bias, act, shape[-1]), out)
     return out.reshape(shape)
+
+
+def int8_matmul_bias_act(a, w, scale, bias, act):
+    a, wp, shape = _int8_matmul_args(a, w)
+    out = np.empty(shape, np.float32)
+    _q.int8_matmul_bias_act(a, wp, *_epilogue_args(scale, bias, act, shape[-1]), out)
+    return out
+
+
+def int8_conv2d_bias_act(x, w, kernel_hw, stride, padding, dilation, scale, bias, act):
+    args, shape = _int8_conv2d_args(x, w, kernel_hw, stride, padding, dilation)
+    out = np.empty(shape, np.float32)
+    _q.int8_conv2d_bias_act(*args, *_epilogue_args(scale, bias, act, shape[-1]), out)
+    return out
+
+
+def int8_conv2d_requant(x, w, kernel_hw, stride, padding, dilation, scale, bias, act, out_scale, pool_size,
+                        pool_stride):
+    args, (n, oh, ow, o) = _int8_conv2d_args(x, w, kernel_hw, stride, padding, dilation)
+    (ph, pw), (psh, psw) = _ref.pair(pool_size), _ref.pair(pool_stride)
+    if min(ph, pw, psh, psw) < 1 or ph > oh or pw > ow or not out_scale > 0:
+        raise ValueError(f"int8_conv2d_requant: pool {(ph, pw)} stride {(psh, psw)} does not fit the conv "
+                         f"output {(oh, ow)}, or out_scale {out_scale} is not positive")
+    out = np.empty((n, (oh - ph) // psh + 1, (ow - pw) // psw + 1, o), np.int8)
+    _q.int8_conv2d_requant(*args[:13], ow, ph, pw, psh, psw, *_epilogue_args(scale, bias, act, o),
+                           np.float32(1.0 / out_scale), out)
+    return out

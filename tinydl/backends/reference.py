@@ -659,6 +659,25 @@ def dequantize_bias_act(acc, scale, bias, act):
     return y
 
 
+def int8_matmul_bias_act(a, w, scale, bias, act):
+    """``dequantize_bias_act(int8_matmul(a, w), scale, bias, act)``."""
+    return dequantize_bias_act(int8_matmul(a, w), scale, bias, act)
+
+
+def int8_conv2d_bias_act(x, w, kernel_hw, stride, padding, dilation, scale, bias, act):
+    """``dequantize_bias_act(int8_conv2d(x, w, ...), scale, bias, act)``."""
+    return dequantize_bias_act(int8_conv2d(x, w, kernel_hw, stride, padding, dilation), scale, bias, act)
+
+
+def int8_conv2d_requant(x, w, kernel_hw, stride, padding, dilation, scale, bias, act, out_scale, pool_size,
+                        pool_stride):
+    """int8 NHWC: ``int8_conv2d_bias_act``, then max pooling ('valid') and ``quantize_int8``
+    with ``out_scale``: a quantized layer's output on the next layer's input grid."""
+    y = int8_conv2d_bias_act(x, w, kernel_hw, stride, padding, dilation, scale, bias, act)
+    y = maxpool2d_forward(y, pool_size, pool_stride, 0)[0]
+    return quantize_int8(y, out_scale)
+
+
 # act(conv2d(x, w) + b): composed of the primitives above
 conv2d_bias_act_forward, conv2d_bias_act_backward = compose_conv2d_bias_act(
     conv2d_forward, conv2d_backward, bias_act_forward, bias_act_backward)

@@ -3,14 +3,15 @@
 Scheme: symmetric, zero point 0. Weights: one scale per output channel,
 ``s_w[o] = max|W[..., o]| / 127``. Activations: one scale per layer input,
 ``s_x = max|x| / 127`` observed on calibration data (or by QAT's FakeQuant layers). A quantized
-layer computes ``acc = sum q_x q_w`` in int32 (the provider's int8 kernels:
-``kernels/cpu/quant.py`` or the NumPy reference), then ``y = act(acc * s_x s_w[o] + b[o])``
-in float32 (the int8 functions of the kernel provider interface, ``tinydl.backends.interface``).
+layer computes ``acc = sum q_x q_w`` in int32 and ``y = act(acc * s_x s_w[o] + b[o])`` in
+float32, in one call of the kernel provider (``int8_conv2d_bias_act``, ``int8_matmul_bias_act``
+of ``tinydl.backends.interface``: ``kernels/cpu/quant.py`` or the NumPy reference).
 Each element of ``x`` and ``W`` is off by at most half a step, which bounds the
 error of every output (:func:`error_bound`).
 
 Pooling, Flatten, Dropout (the identity at inference) and activations are kept as they are,
-in float32. ``quantize_model`` works on a chain of layers (``nn.Sequential`` or a Keras
+in float32, except that a conv followed (after an optional max pooling and Flatten) by another
+quantized layer hands it int8 directly (``QuantizedConv2D.output_scale``). ``quantize_model`` works on a chain of layers (``nn.Sequential`` or a Keras
 ``Sequential``) and returns an ``nn.Sequential`` for inference; ``save_quantized`` writes int8
 weights (about 4x smaller than float32) in tinydl's ``.npz`` checkpoint format.
 """
@@ -69,13 +70,18 @@ class _Quantized(Layer):
         self.fused_act, self.after_act = _split_act(activation)
         self.built = True
 
-    def _finish(self, acc, kernels):
-        scale = (self.input_scale[0] * self.weight_scale).astype(np.float32)
-        y = kernels.dequantize_bias_act(acc, scale, self.bias, self.fused_act)
+    def _out_scale(self):
+        """float32 ``s_x * s_w[o]``: one int32 unit of output channel o."""
+        return (self.input_scale[0] * self.weight_scale).astype(np.float32)
+
+    def _finish(self, y):
         out = Tensor._wrap(y)
         return activate(out, self.after_act) if self.after_act else out
 
     def _quantize_input(self, x, kernels):
+        # int8 input comes from a fused layer before this one, already on this layer's grid
+        if x.data.dtype == np.int8:
+            return x.data
         return kernels.quantize_int8(x.data, float(self.input_scale[0]))
 
 
@@ -102,15 +108,23 @@ class QuantizedDense(_Quantized):
             raise ValueError(f"{self.name} (QuantizedDense): expected input (batch, {self.in_features}), "
                              f"got shape {tuple(x.shape)}")
         k = provider_for(x.data)
-        return self._finish(k.int8_matmul(self._quantize_input(x, k), self.weight_int8), k)
+        return self._finish(k.int8_matmul_bias_act(self._quantize_input(x, k), self.weight_int8,
+                                                   self._out_scale(), self.bias, self.fused_act))
 
 
 class QuantizedConv2D(_Quantized):
-    """Inference-only int8 Conv2D on channels-last input."""
+    """Inference-only int8 Conv2D on channels-last input.
+
+    With ``output_scale`` set (done by :func:`quantize_model` when the next layer is quantized
+    too), the layer also applies the max pooling ``pool`` = ``(pool_size, strides)`` that
+    followed it (or none) and returns int8 on the next layer's input grid, so the activations
+    stay int8 between the two layers."""
 
     def __init__(self, wq, w_scale, in_scale, bias, kernel_size, strides, padding, dilation_rate,
-                 activation=None, **kwargs):
+                 activation=None, pool=None, output_scale=None, **kwargs):
         super().__init__(**kwargs)
+        self.pool = None if pool is None else (pair(pool[0]), pair(pool[1]))
+        self.output_scale = None if output_scale is None else float(output_scale)
         self.filters = wq.shape[0]
         self.kernel_size, self.strides = pair(kernel_size), pair(strides)
         self.padding, self.dilation_rate = padding, pair(dilation_rate)
@@ -129,7 +143,9 @@ class QuantizedConv2D(_Quantized):
     def config(self):
         pad = self.padding if isinstance(self.padding, str) else np.asarray(self.padding).tolist()
         return {"kernel_size": list(self.kernel_size), "strides": list(self.strides), "padding": pad,
-                "dilation_rate": list(self.dilation_rate), "activation": self.activation}
+                "dilation_rate": list(self.dilation_rate), "activation": self.activation,
+                "pool": None if self.pool is None else [list(self.pool[0]), list(self.pool[1])],
+                "output_scale": self.output_scale}
 
     def forward(self, x):
         x = x if isinstance(x, Tensor) else Tensor(x)
@@ -138,9 +154,15 @@ class QuantizedConv2D(_Quantized):
                              f"got shape {tuple(x.shape)}")
         k = provider_for(x.data)
         pads = padding_pairs(self.padding, x.shape[1:3], self.kernel_size, self.strides, self.dilation_rate)
-        acc = k.int8_conv2d(self._quantize_input(x, k), self.weight_int8, self.kernel_size, self.strides,
-                            pads, self.dilation_rate)
-        return self._finish(acc, k)
+        if self.output_scale is not None:
+            pool_size, pool_strides = self.pool or ((1, 1), (1, 1))
+            return Tensor._wrap(k.int8_conv2d_requant(
+                self._quantize_input(x, k), self.weight_int8, self.kernel_size, self.strides, pads,
+                self.dilation_rate, self._out_scale(), self.bias, self.fused_act, self.output_scale, pool_size,
+                pool_strides))
+        return self._finish(k.int8_conv2d_bias_act(self._quantize_input(x, k), self.weight_int8, self.kernel_size,
+                                                    self.strides, pads, self.dilation_rate, self._out_scale(),
+                                                    self.bias, self.fused_act))
 
 
 # ---- conversion ----------------------------------------------------------------------------------
@@ -187,9 +209,38 @@ def calibrate(model, x, batch_size=256):
     return ranges
 
 
-def quantize_model(model, calibration_x, batch_size=256):
+def _fuse(chain):
+    """Keep activations int8 from a QuantizedConv2D (ReLU or linear) to the next quantized layer:
+    the conv takes over a 'valid' MaxPooling2D right after it and requantizes its output with the
+    next layer's input scale; a Flatten in between reshapes the int8 values. The outputs are
+    the same as unfused (pooling commutes with the non-decreasing epilogue, and the requantized
+    values are what the next layer would compute from the float ones)."""
+    out, i = [], 0
+    while i < len(chain):
+        layer, pool, j = chain[i], None, i + 1
+        if isinstance(layer, QuantizedConv2D) and layer.after_act is None and layer.output_scale is None:
+            nxt = chain[j] if j < len(chain) else None
+            if isinstance(nxt, MaxPooling2D) and nxt.padding == "valid" and nxt.data_format == "channels_last":
+                pool, j = (nxt.pool_size, nxt.strides or nxt.pool_size), j + 1
+            k = j
+            while k < len(chain) and isinstance(chain[k], (Flatten, torch_linear.Flatten)):
+                k += 1
+            if k < len(chain) and isinstance(chain[k], _Quantized):
+                layer.pool, layer.output_scale = None, float(chain[k].input_scale[0])
+                if pool is not None:
+                    layer.pool = (pair(pool[0]), pair(pool[1]))
+                out.append(layer)
+                i = j
+                continue
+        out.append(layer)
+        i += 1
+    return out
+
+
+def quantize_model(model, calibration_x, batch_size=256, fuse=True):
     """An int8 ``nn.Sequential`` for inference from a float chain of layers, with activation
-    ranges calibrated on ``calibration_x`` (a few hundred training images are enough)."""
+    ranges calibrated on ``calibration_x`` (a few hundred training images are enough).
+    ``fuse``: keep activations int8 between quantized layers (:func:`_fuse`; same outputs)."""
     from .qat import FakeQuant
     chain = _chain(model)
     ranges = calibrate(model, calibration_x, batch_size)
@@ -207,7 +258,7 @@ def quantize_model(model, calibration_x, batch_size=256):
         else:
             raise NotImplementedError(f"quantize_model: layer '{layer.name}' ({type(layer).__name__}) is not "
                                       f"supported; supported: Dense, Conv2D, Dropout and {sorted(c.__name__ for c in _KEPT)}")
-    q = Sequential(*out)
+    q = Sequential(*(_fuse(out) if fuse else out))
     q.eval()
     return q
 
@@ -264,7 +315,8 @@ def load_quantized(path):
                 pad = e["padding"] if isinstance(e["padding"], str) else tuple(map(tuple, e["padding"])) \
                     if isinstance(e["padding"][0], list) else tuple(e["padding"])
                 out.append(QuantizedConv2D(a[0], a[1], float(a[2][0]), a[3], e["kernel_size"], e["strides"], pad,
-                                           e["dilation_rate"], e.get("activation"), name=e["name"]))
+                                           e["dilation_rate"], e.get("activation"), e.get("pool"),
+                                           e.get("output_scale"), name=e["name"]))
         elif t in kept:
             kwargs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in e.items() if k not in ("type", "name")}
             layer = kept[t](**kwargs)
