@@ -62,3 +62,16 @@ def test_bench_smallest_mode_writes_results(tmp_path):
     assert all(len(v) == 1 and v[0] > 0 for v in loop["ms_per_step"].values())
     assert "Table 3" in text and "fit overhead" in text
     assert any(l.startswith("| 8 |") and l.count("%") == 2 for l in text.splitlines())
+
+
+def test_bench_predict_smallest_mode(tmp_path):
+    """bench_predict.py end to end in its smallest mode (tinydl alone), with --out."""
+    cmd = [sys.executable, str(ROOT / "bench" / "bench_predict.py"), "--batch-sizes", "2", "--steps", "1",
+           "--repeats", "1", "--threads", "1", "--no-torch", "--out", str(tmp_path)]
+    p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    res = json.loads((tmp_path / "bench_predict_cpu.json").read_text())
+    (row,) = res["rows"]
+    assert row["framework"] == "tinydl" and row["batch"] == 2 and row["images_per_s"][0] > 0
+    line = next(l for l in p.stdout.splitlines() if l.startswith("| 2 |"))
+    assert float(line.split("|")[2].replace(",", "")) > 0 and line.rstrip().endswith("— |")  # no PyTorch: no ratio
