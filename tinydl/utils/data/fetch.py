@@ -1,6 +1,7 @@
 """One batch from a dataset: what the DataLoader does in the main process and in each worker."""
 import numpy as np
 
+from ...backends import is_gpu_array
 from .collate import default_collate
 from .dataset import TensorDataset
 
@@ -17,7 +18,8 @@ class MapFetcher:
     def fetch(self, index):
         if not self.auto_collation:
             return self.collate_fn(self.dataset[index])
-        if self.collate_fn is default_collate and type(self.dataset) is TensorDataset:
+        if (self.collate_fn is default_collate and type(self.dataset) is TensorDataset
+                and not any(is_gpu_array(t.data) for t in self.dataset.tensors)):
             rows = _index_array(index)
             if rows is not None:
                 # what default_collate makes of the samples' tuples (a list of stacked rows),
