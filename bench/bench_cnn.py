@@ -25,6 +25,9 @@ parameters on the GPU) vs PyTorch on CUDA, with device synchronisation around ev
 tinydl's kernel launches per training step (``tinydl.backends.cuda.launch_count()``) and GPU memory
 (CuPy's memory pool; ``torch.cuda.max_memory_allocated``).
 
+On the CPU, Table 3 gives the overhead of a PyTorch-style loop over a ``DataLoader`` and of Keras's
+``fit`` over the bare training step (tinydl alone; ``--loop-batches``, ``--skip-loop``).
+
 PyTorch is optional and imported only inside its own worker process; without it (or with
 ``--no-torch``) tinydl is measured alone.
 """
@@ -501,6 +504,133 @@ def _torch_profile(a, torch, F, model, opt, x0, y0, sync, gpu):
     return {"pytorch": rows}
 
 
+# ----------------------------------------------------------------------------- training-loop overhead
+
+
+def _tinydl_torch_style_model():
+    """The seed CNN from tinydl's PyTorch-named modules (NCHW), as a PyTorch user writes it."""
+    from tinydl import nn
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(64, 64, 3), nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(576, 64), nn.ReLU(),
+        nn.Linear(64, NUM_CLASSES),
+    )
+
+
+def _tinydl_keras_model():
+    """The seed CNN as a ``tinydl.keras`` Sequential, compiled with Adam and the sparse loss."""
+    from tinydl import keras
+    L = keras.layers
+    model = keras.Sequential([
+        keras.Input(IMAGE_HWC),
+        L.Conv2D(32, 3, activation="relu"), L.MaxPooling2D(2),
+        L.Conv2D(64, 3, activation="relu"), L.MaxPooling2D(2),
+        L.Conv2D(64, 3, activation="relu"),
+        L.Flatten(), L.Dense(64, activation="relu"), L.Dense(NUM_CLASSES, activation="softmax"),
+    ])
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+    return model
+
+
+def worker_loop(a):
+    """ms per step of the bare step and of the two training loops around it, interleaved.
+
+    PyTorch style: the bare step (forward, ``F.cross_entropy``, zero_grad, backward,
+    ``optim.Adam.step``) on ready-made batches, vs the same step in a loop over a
+    ``DataLoader(TensorDataset(x, y), batch_size, shuffle=True)``.  Keras style: the bare step of
+    the compiled model (forward, the compiled loss, backward, the optimizer) vs ``model.fit(x, y,
+    batch_size, epochs=1, verbose=0)``.  Each loop's epoch holds ``steps * batch`` samples; each
+    repeat times the four in turn, so a slow moment of the machine hits them alike.
+    """
+    import numpy as np
+    import tinydl
+    from tinydl import optim
+    from tinydl.backends import numba_cpu  # noqa: F401
+    from tinydl.nn import functional as F
+    from tinydl.utils.data import DataLoader, TensorDataset
+
+    b, steps = a.batch, a.steps
+    n = b * steps
+    rng = np.random.default_rng(1)
+    x_nchw = rng.random((n, 1) + IMAGE_HWC[:2], dtype=np.float32)
+    x_nhwc = np.ascontiguousarray(x_nchw.transpose(0, 2, 3, 1))
+    y = rng.integers(0, NUM_CLASSES, n).astype(np.int64)
+    pool = min(DATA_POOL, steps)
+
+    tinydl.manual_seed(0)
+    tmodel = _tinydl_torch_style_model()
+    topt = optim.Adam(tmodel.parameters(), lr=1e-3)
+    txs = [tinydl.tensor(x_nchw[i * b:(i + 1) * b]) for i in range(pool)]
+    tys = [tinydl.tensor(y[i * b:(i + 1) * b]) for i in range(pool)]
+    loader = DataLoader(TensorDataset(tinydl.tensor(x_nchw), tinydl.tensor(y)), batch_size=b, shuffle=True)
+
+    def torch_bare():
+        for i in range(steps):
+            loss = F.cross_entropy(tmodel(txs[i % pool]), tys[i % pool])
+            topt.zero_grad()
+            loss.backward()
+            topt.step()
+
+    def torch_loop():
+        tmodel.train()
+        for xb, yb in loader:
+            loss = F.cross_entropy(tmodel(xb), yb)
+            topt.zero_grad()
+            loss.backward()
+            topt.step()
+
+    kmodel = _tinydl_keras_model()
+    kxs = [tinydl.Tensor(x_nhwc[i * b:(i + 1) * b]) for i in range(pool)]
+    kys = [tinydl.Tensor(y[i * b:(i + 1) * b]) for i in range(pool)]
+
+    def keras_bare():
+        kmodel.train(True)
+        for i in range(steps):
+            loss = kmodel.compiled_loss(kys[i % pool], kmodel(kxs[i % pool]))
+            kmodel.zero_grad()
+            loss.backward()
+            kmodel.optimizer.step()
+
+    def keras_fit():
+        kmodel.fit(x_nhwc, y, batch_size=b, epochs=1, verbose=0)
+
+    runs = {"torch_bare": torch_bare, "torch_loop": torch_loop, "keras_bare": keras_bare, "keras_fit": keras_fit}
+    ms = {k: [] for k in runs}
+    for r in range(a.repeats + 1):          # the first round warms up (untimed)
+        for k, fn in runs.items():
+            t0 = time.perf_counter()
+            fn()
+            if r:
+                ms[k].append((time.perf_counter() - t0) * 1e3 / steps)
+    return {"framework": "tinydl", "batch": b, "steps": steps, "ms_per_step": ms}
+
+
+def loop_overhead(r, loop, bare):
+    """Overhead of a loop over its bare step, percent, from the medians."""
+    m = r["ms_per_step"]
+    return 100 * (median(m[loop]) / median(m[bare]) - 1)
+
+
+def table_loop(res):
+    rows = res.get("loop") or []
+    if not rows:
+        return "(training-loop overhead skipped)"
+    lines = ["| batch | bare step, nn modules (ms) | DataLoader loop (ms) | loop overhead | bare step, keras "
+             "model (ms) | `fit` (ms) | fit overhead |", "|---|---|---|---|---|---|---|"]
+
+    def cell(r, k):
+        v = r["ms_per_step"][k]
+        return f"{median(v):.2f} ({min(v):.2f}–{max(v):.2f})"
+    for r in rows:
+        lines.append(f"| {r['batch']} | {cell(r, 'torch_bare')} | {cell(r, 'torch_loop')} | "
+                     f"{loop_overhead(r, 'torch_loop', 'torch_bare'):+.1f}% | {cell(r, 'keras_bare')} | "
+                     f"{cell(r, 'keras_fit')} | {loop_overhead(r, 'keras_fit', 'keras_bare'):+.1f}% |")
+    return "\n".join(lines)
+
+
 # ----------------------------------------------------------------------------- compile-time worker
 
 
@@ -828,6 +958,18 @@ def render(res):
         out.append("Measured full training step at this batch (Table 1): " + ", ".join(
             f"{k} {v:.2f} ms" for k, v in step_ms.items()) + ".")
     out.append("")
+    if a["device"] == "cpu":
+        out.append("## Table 3: training-loop overhead (tinydl)")
+        out.append("")
+        out.append("ms per step, median over repeats (min–max); each repeat times the four in turn over "
+                   f"{a['steps']} steps (an epoch of {a['steps']} batches for the loops). Overhead = loop / bare "
+                   "step − 1. nn modules: `tinydl.nn.Conv2d`/`Linear`/... NCHW with `F.cross_entropy` and "
+                   "`optim.Adam`, the loop over `DataLoader(TensorDataset(x, y), batch_size, shuffle=True)`; "
+                   "keras model: `tinydl.keras.Sequential` compiled with Adam and "
+                   "`sparse_categorical_crossentropy`, `fit(x, y, batch_size, epochs=1, verbose=0)`.")
+        out.append("")
+        out.append(table_loop(res))
+        out.append("")
     out.append("## Numba / NVRTC compilation (fresh process, first training step at batch 32)")
     out.append("")
     out.append(table_compile(res))
@@ -852,8 +994,11 @@ def parse_args(argv=None):
     ap.add_argument("--profile-reps", type=int, default=10, help="reps per layer in the per-layer table")
     ap.add_argument("--skip-profile", action="store_true", help="no per-layer table")
     ap.add_argument("--skip-compile-timing", action="store_true", help="no cold/warm compile timing")
+    ap.add_argument("--loop-batches", default="32,128",
+                    help="batch sizes of the training-loop overhead table (CPU; tinydl alone)")
+    ap.add_argument("--skip-loop", action="store_true", help="no training-loop overhead table")
     # internal: the worker subprocesses
-    ap.add_argument("--_worker", choices=("train", "compile", "prime"), help=argparse.SUPPRESS)
+    ap.add_argument("--_worker", choices=("train", "compile", "prime", "loop"), help=argparse.SUPPRESS)
     ap.add_argument("--_framework", choices=("tinydl", "pytorch"), help=argparse.SUPPRESS)
     ap.add_argument("--_batch", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--_profile", action="store_true", help=argparse.SUPPRESS)
@@ -864,7 +1009,9 @@ def parse_args(argv=None):
     if a.batch_sizes is None:
         a.batch_sizes = "128,512" if a.device == "gpu" else "32,128"
     a.batch_list = [int(b) for b in str(a.batch_sizes).split(",") if b.strip()]
-    if not a.batch_list or min(a.batch_list) < 1 or min(a.steps, a.repeats) < 1 or a.warmup < 0:
+    a.loop_list = [int(b) for b in str(a.loop_batches).split(",") if b.strip()]
+    if (not a.batch_list or min(a.batch_list + a.loop_list) < 1 or min(a.steps, a.repeats) < 1
+            or a.warmup < 0):
         ap.error("batch sizes, --steps and --repeats must be positive, --warmup >= 0")
     return a
 
@@ -874,6 +1021,8 @@ def worker_main(a):
     a.profile = a._profile
     if a._worker in ("compile", "prime"):
         res = worker_compile(a)
+    elif a._worker == "loop":
+        res = worker_loop(a)
     elif a._framework == "pytorch":
         res = worker_torch(a)
     else:
@@ -940,6 +1089,15 @@ def main(argv=None):
             print(f"  {fw:8s} batch {b:4d}: {median(r['images_per_s']):10,.0f} images/s "
                   f"({r['worker_wall_s']:.1f} s)", flush=True)
     res["train"] = [r for r in res["train"] if r["batch"] in a.batch_list or r["batch"] == profile_batch]
+    res["loop"] = []
+    if not a.skip_loop and a.device == "cpu":
+        for b in a.loop_list:
+            r = run_worker(a, "loop", "tinydl", b)
+            res["loop"].append(r)
+            print(f"  loop overhead batch {b:4d}: DataLoader loop "
+                  f"{loop_overhead(r, 'torch_loop', 'torch_bare'):+.1f}%, fit "
+                  f"{loop_overhead(r, 'keras_fit', 'keras_bare'):+.1f}% over the bare step "
+                  f"({r['worker_wall_s']:.1f} s)", flush=True)
     if not a.skip_compile_timing:
         res["compile"] = compile_timing(a)
         c = res["compile"]

@@ -30,7 +30,8 @@ def test_model_flops_match_the_issue():
 
 def test_bench_smallest_mode_writes_results(tmp_path):
     cmd = [sys.executable, str(BENCH), "--steps", "2", "--warmup", "1", "--repeats", "1",
-           "--batch-sizes", "8", "--no-torch", "--skip-compile-timing", "--out", str(tmp_path)]
+           "--batch-sizes", "8", "--loop-batches", "8", "--no-torch", "--skip-compile-timing",
+           "--out", str(tmp_path)]
     p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=180)
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
 
@@ -53,3 +54,24 @@ def test_bench_smallest_mode_writes_results(tmp_path):
     ips = float(line.split("|")[3].replace(",", ""))
     assert ips > 0
     assert "Table 2" in text and "| conv2 |" in text
+
+    # Table 3: the training loops' overhead over the bare step, four timings per repeat
+    (loop,) = res["loop"]
+    assert loop["batch"] == 8
+    assert set(loop["ms_per_step"]) == {"torch_bare", "torch_loop", "keras_bare", "keras_fit"}
+    assert all(len(v) == 1 and v[0] > 0 for v in loop["ms_per_step"].values())
+    assert "Table 3" in text and "fit overhead" in text
+    assert any(l.startswith("| 8 |") and l.count("%") == 2 for l in text.splitlines())
+
+
+def test_bench_predict_smallest_mode(tmp_path):
+    """bench_predict.py end to end in its smallest mode (tinydl alone), with --out."""
+    cmd = [sys.executable, str(ROOT / "bench" / "bench_predict.py"), "--batch-sizes", "2", "--steps", "1",
+           "--repeats", "1", "--threads", "1", "--no-torch", "--out", str(tmp_path)]
+    p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    res = json.loads((tmp_path / "bench_predict_cpu.json").read_text())
+    (row,) = res["rows"]
+    assert row["framework"] == "tinydl" and row["batch"] == 2 and row["images_per_s"][0] > 0
+    line = next(l for l in p.stdout.splitlines() if l.startswith("| 2 |"))
+    assert float(line.split("|")[2].replace(",", "")) > 0 and line.rstrip().endswith("— |")  # no PyTorch: no ratio

@@ -152,6 +152,32 @@ def test_loader_shuffle_sampler_batch_sampler_and_collate_fn():
     assert out == [3, 2]
 
 
+class _RowByRow(TensorDataset):
+    """The same samples through a subclass: the loader takes the general per-sample path."""
+
+    def __getitem__(self, index):
+        return super().__getitem__(index)
+
+
+def test_tensor_dataset_batches_are_what_per_sample_collation_gives():
+    rng = np.random.default_rng(3)
+    x = Tensor(rng.random((7, 2, 3), dtype=np.float32), requires_grad=True)
+    y = Tensor(rng.integers(0, 5, 7))
+    sampler = [[6, 0, 3], [-1, 2], [4]]   # negative indices mean what they mean for a Tensor
+    fast = list(DataLoader(TensorDataset(x, y), batch_sampler=sampler))
+    slow = list(DataLoader(_RowByRow(x, y), batch_sampler=sampler))
+    for f, s in zip(fast, slow):
+        assert type(f) is list and len(f) == 2
+        for a, b in zip(f, s):
+            assert a.dtype == b.dtype and a.shape == b.shape and a.requires_grad == b.requires_grad
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    sum(b[0].sum() for b in fast).backward()    # the gradient reaches the dataset's tensor
+    times_drawn = np.array([1, 0, 1, 1, 1, 0, 2], np.float32)[:, None, None]
+    np.testing.assert_array_equal(x.grad.numpy(), np.broadcast_to(times_drawn, (7, 2, 3)))
+    with pytest.raises(IndexError):
+        list(DataLoader(TensorDataset(x, y), batch_sampler=[[7]]))
+
+
 def test_loader_argument_errors_are_pytorchs():
     ds = _tensor_ds()
     with pytest.raises(ValueError, match="mutually exclusive with shuffle"):

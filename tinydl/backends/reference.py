@@ -51,6 +51,9 @@ def get_xp(x):
 
 def pair(v):
     """``3 -> (3, 3)``; ``(2, 1) -> (2, 1)``."""
+    if type(v) is tuple:  # the usual case, without np.ndim's cost (per op call)
+        a, b = v
+        return (int(a), int(b))
     if np.ndim(v) == 0:
         return (int(v), int(v))
     a, b = v
@@ -59,7 +62,7 @@ def pair(v):
 
 def pad_pairs(padding):
     """``1 -> ((1, 1), (1, 1))``; ``(1, 2) -> ((1, 1), (2, 2))``; ``((0, 1), (1, 0))`` kept."""
-    if np.ndim(padding) == 0:
+    if type(padding) is not tuple and np.ndim(padding) == 0:
         p = int(padding)
         return ((p, p), (p, p))
     ph, pw = padding

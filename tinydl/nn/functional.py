@@ -206,7 +206,13 @@ def _conv_nd(x, w, bias, stride, padding, dilation, groups, who, n):
                                f"(input shape {tuple(x.shape)})")
     xh = T.transpose(x, (0, 2, 3, 1))            # NCHW -> NHWC
     k = T.transpose(w, (2, 3, 1, 0))             # (O, I, kh, kw) -> (kh, kw, I, O)
-    if groups == 1:
+    if bias is not None:
+        bias = as_tensor(bias)
+    if groups == 1 and bias is not None and tuple(bias.shape) == (cout,) and bias.dtype == x.dtype == w.dtype:
+        # the bias added in the convolution's own pass (its gradient summed there too)
+        y = ops.Conv2DBiasAct.apply(xh, k, bias, stride=stride, padding=pads, dilation=dilation, act="linear")
+        bias = None
+    elif groups == 1:
         y = ops.Conv2D.apply(xh, k, stride=stride, padding=pads, dilation=dilation)
     else:
         og = cout // groups

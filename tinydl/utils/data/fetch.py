@@ -1,4 +1,9 @@
 """One batch from a dataset: what the DataLoader does in the main process and in each worker."""
+import numpy as np
+
+from ...backends import is_gpu_array
+from .collate import default_collate
+from .dataset import TensorDataset
 
 __all__ = ["MapFetcher", "IterableFetcher"]
 
@@ -13,9 +18,25 @@ class MapFetcher:
     def fetch(self, index):
         if not self.auto_collation:
             return self.collate_fn(self.dataset[index])
+        if (self.collate_fn is default_collate and type(self.dataset) is TensorDataset
+                and not any(is_gpu_array(t.data) for t in self.dataset.tensors)):
+            rows = _index_array(index)
+            if rows is not None:
+                # what default_collate makes of the samples' tuples (a list of stacked rows),
+                # gathered with one index per tensor instead of one per sample and tensor
+                return [t[rows] for t in self.dataset.tensors]
         getitems = getattr(self.dataset, "__getitems__", None)
         data = getitems(index) if callable(getitems) else [self.dataset[i] for i in index]
         return self.collate_fn(data)
+
+
+def _index_array(index):
+    """A non-empty batch of integer indices as a 1-d array; None for anything else."""
+    try:
+        rows = np.asarray(index)
+    except (TypeError, ValueError):
+        return None
+    return rows if rows.ndim == 1 and rows.size and rows.dtype.kind in "iu" else None
 
 
 class IterableFetcher:
