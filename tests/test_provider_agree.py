@@ -135,6 +135,44 @@ def test_adam_step_matches_the_optimizer(decoupled):
         np.testing.assert_allclose(p, t.detach().numpy(), rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("decoupled,wd", [(False, 0.0), (False, 0.1), (True, 0.1)])
+def test_adam_step_kernel_is_the_per_parameter_rule_bit_for_bit(dtype, decoupled, wd):
+    """The optimizer runs the provider's adam_step on the CPU too: the Numba kernel and the
+    reference must both be exactly ``Adam._update`` (PyTorch's order of operations)."""
+    rng = np.random.default_rng(9)
+    ps = _params(rng, dtype) + [rand(rng, (300,), dtype)]
+    grads = [[rand(rng, p.shape, dtype, 1e-3) for p in ps] for _ in range(4)]
+    cls = td.optim.AdamW if decoupled else td.optim.Adam
+    rule = [td.Tensor(p.copy(), requires_grad=True) for p in ps]
+    opt = cls(rule, lr=0.01, weight_decay=wd)
+    group = opt.param_groups[0]
+    mine = {name: ([p.copy() for p in ps], [np.zeros_like(p) for p in ps], [np.zeros_like(p) for p in ps])
+            for name in ("fast", "ref")}
+    for step, gs in enumerate(grads, 1):
+        for t, g in zip(rule, gs):
+            opt._update(t, g, opt.state.setdefault(t, {}), group, 0.01)
+        for name, provider in (("fast", fast), ("ref", ref)):
+            params, ms, vs = mine[name]
+            provider.adam_step(params, gs, ms, vs, 0.01, 0.9, 0.999, 1e-8, step, wd, decoupled=decoupled)
+    for name in ("fast", "ref"):
+        for t, p, m in zip(rule, mine[name][0], mine[name][1]):
+            np.testing.assert_array_equal(p, t.detach().numpy())
+            np.testing.assert_array_equal(m, opt.state[t]["exp_avg"].detach().numpy())
+
+
+def test_adam_step_kernel_takes_the_reference_for_odd_arrays():
+    rng = np.random.default_rng(10)
+    p, g = rand(rng, (4, 6), np.float32), rand(rng, (4, 6), np.float32)
+    want = [p.copy(), np.zeros_like(p), np.zeros_like(p)]
+    ref.adam_step([want[0]], [g], [want[1]], [want[2]], 0.01, 0.9, 0.999, 1e-8, 1)
+    for grad in (g.astype(np.float64), np.asfortranarray(g)):
+        got = [p.copy(), np.zeros_like(p), np.zeros_like(p)]
+        fast.adam_step([got[0]], [grad], [got[1]], [got[2]], 0.01, 0.9, 0.999, 1e-8, 1)
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("momentum,nesterov", [(0.0, False), (0.9, False), (0.9, True)])
 def test_sgd_step_matches_the_optimizer(momentum, nesterov):
     rng = np.random.default_rng(7)

@@ -147,7 +147,8 @@ class KernelProvider:
     def adam_step(self, params, grads, ms, vs, lr, beta1, beta2, eps, step, weight_decay=0.0,
                   decoupled=False):
         """One Adam (``decoupled``: AdamW) step on lists of arrays, in place.  ``step`` is 1-based.
-        ``g += wd*p`` (Adam); ``m = b1 m + (1-b1) g``; ``v = b2 v + (1-b2) g^2``; ``p *= 1 - lr wd``
+        ``g += wd*p`` (Adam); ``m += (1-b1) (g - m)`` (PyTorch's ``lerp_``; the CUDA
+        kernel's ``b1 m + (1-b1) g`` is equal up to rounding); ``v = b2 v + (1-b2) g^2``; ``p *= 1 - lr wd``
         (AdamW); ``p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)``.  Grad ``None``: skipped."""
         raise NotImplementedError
 

@@ -20,6 +20,7 @@ little from a second core (measurements: ``bench/README.md``).  The int8 inferen
 their rows over Numba's threads.
 """
 import ctypes
+import math
 import os
 import sys
 import threading
@@ -32,6 +33,7 @@ from tinydl.backends.reference import ACTIVATIONS, window_geometry  # noqa: F401
 from tinydl.kernels.cpu import activation as _act
 from tinydl.kernels.cpu import elementwise as _elementwise
 from tinydl.kernels.cpu import layernorm as _layernorm
+from tinydl.kernels.cpu import optim as _optim
 from tinydl.kernels.cpu import recurrent as _recurrent
 from tinydl.kernels.cpu import conv as _conv
 from tinydl.kernels.cpu import pool as _pool
@@ -40,7 +42,7 @@ from tinydl.kernels.cpu import softmax_xent as _sx
 _FLOATS = (np.float32, np.float64)
 
 # No kernel here: ``interface.bind`` gives these the reference's functions.
-DELEGATED = ("embedding_backward", "rnn_scan_forward", "rnn_scan_backward", "adam_step", "sgd_step")
+DELEGATED = ("embedding_backward", "rnn_scan_forward", "rnn_scan_backward", "sgd_step")
 
 # Elementwise arrays smaller than this go to the reference (NumPy is as fast there).
 SMALL_ELEMENTWISE = 1 << 14
@@ -552,6 +554,33 @@ def gru_scan_backward(g, u, h0, hs, zr, cand, hph, act, ract, need_du=True, need
     du = _ref.hprev_t(h0, hs) @ dhp.reshape(-1, 3 * hd) if need_du else None
     db = dhp.sum(axis=(0, 1)) if need_db else None
     return dxp, du, db, dh_next
+
+# ----------------------------------------------------------------------------- optimizer updates
+
+
+def adam_step(params, grads, ms, vs, lr, beta1, beta2, eps, step, weight_decay=0.0, decoupled=False):
+    """One pass per parameter (:func:`kernels.cpu.optim.adam_update`), the reference's
+    arithmetic bit for bit; a parameter whose arrays are not all C-contiguous float32/float64
+    of one dtype takes the reference."""
+    step = int(step)
+    if step < 1:
+        raise ValueError(f"adam_step: step must be >= 1 (1-based), got {step}")
+    if not len(params) == len(grads) == len(ms) == len(vs):
+        raise ValueError("params, grads and optimizer state lists must have the same length")
+    step_size = float(lr) / (1.0 - float(beta1) ** step)
+    bc2_sqrt = math.sqrt(1.0 - float(beta2) ** step)
+    l2 = weight_decay if weight_decay and not decoupled else 0.0
+    shrink = 1 - lr * weight_decay if weight_decay and decoupled else 1.0
+    for p, g, m, v in zip(params, grads, ms, vs):
+        if g is None or p.size == 0:
+            continue
+        if not (_plain(p, g, m, v) and p.shape == g.shape == m.shape == v.shape
+                and all(a.flags.c_contiguous for a in (p, g, m, v)) and p.flags.writeable):
+            _ref.adam_step([p], [g], [m], [v], lr, beta1, beta2, eps, step, weight_decay, decoupled)
+            continue
+        f = p.dtype.type  # NumPy meets a Python float scalar in the array's own type
+        _optim.adam_update(p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), f(1 - beta1), f(beta2),
+                           f(1 - beta2), f(step_size), f(bc2_sqrt), f(eps), f(l2), f(shrink))
 
 # ---- int8 inference (kernels/cpu/quant.py); same contracts as the reference's
 from tinydl.kernels.cpu import quant as _q  # noqa: E402

@@ -591,8 +591,7 @@ def adam_step(params, grads, ms, vs, lr, beta1, beta2, eps, step, weight_decay=0
         g = g.astype(p.dtype, copy=False).reshape(p.shape)
         if weight_decay and not decoupled:
             g = g + weight_decay * p
-        m *= beta1
-        m += (1 - beta1) * g
+        m += (1 - beta1) * (g - m)  # PyTorch's lerp_(g, 1 - beta1)
         v *= beta2
         v += (1 - beta2) * (g * g)
         if weight_decay and decoupled:
