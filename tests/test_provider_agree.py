@@ -206,3 +206,43 @@ def test_fused_conv_bias_act_reference_composes_the_primitives():
     np.testing.assert_allclose(gb, g.sum(axis=(0, 1, 2)), rtol=1e-12)
     with backends.use_reference():
         assert backends.provider_for(x).conv2d_bias_act_forward is ref.conv2d_bias_act_forward
+
+
+# ---- the attention softmax: the kernels' row layout for masks that repeat over leading axes,
+# the reference for other broadcasts; NaN, +-inf, fully masked rows
+from hypothesis import given, strategies as st  # noqa: E402
+
+MASK_KINDS = ["causal", "full", "scalar_true", "scalar_false", "rows", "padding"]
+
+
+def _softmax_case(rng, dtype, shape, kind):
+    s = rand(rng, shape, dtype, 4)
+    length = shape[-1]
+    keep = {"causal": lambda: np.tril(np.ones((shape[-2], length), bool)),
+            "full": lambda: rng.random(shape) < 0.7,
+            "scalar_true": lambda: np.array(True),
+            "scalar_false": lambda: np.array(False),
+            "rows": lambda: (rng.random((1,) + shape[-2:]) < 0.5),  # some rows fully masked
+            "padding": lambda: rng.random(shape[:-2] + (1, length)) < 0.7}[kind]()  # reference path
+    return s, keep
+
+
+@given(dtype=st.sampled_from(DTYPES), kind=st.sampled_from(MASK_KINDS),
+       shape=st.lists(st.integers(1, 5), min_size=2, max_size=4).map(tuple), seed=st.integers(0, 2 ** 16))
+def test_masked_softmax_forward_and_backward(dtype, kind, shape, seed):
+    rng = np.random.default_rng(seed)
+    s, keep = _softmax_case(rng, dtype, shape, kind)
+    y = fast.masked_softmax_forward(s, keep)
+    check([y], [ref.masked_softmax_forward(s, keep)], dtype)
+    g = rand(rng, shape, dtype)
+    check([fast.softmax_backward(y, g)], [ref.softmax_backward(y, g)], dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_masked_softmax_nonfinite_rows_as_the_reference(dtype):
+    s = np.array([[1.0, np.nan, 2.0, 0.5], [np.inf, 1.0, 2.0, 0.0], [-np.inf] * 4,
+                  [1e30, -1e30, 3.0, 1e30], [5.0, 1.0, -np.inf, 2.0]], dtype)
+    for keep in (np.array(True), np.array([True, True, False, True]), np.ones((5, 4), bool)):
+        with np.errstate(invalid="ignore", over="ignore"):
+            want = ref.masked_softmax_forward(s, keep)
+        np.testing.assert_allclose(fast.masked_softmax_forward(s, keep), want, **tol(dtype))

@@ -106,6 +106,19 @@ class KernelProvider:
         unless ``want_dx``), ``dgamma``/``dbeta`` ``(D,)`` in ``x``'s dtype."""
         raise NotImplementedError
 
+    # ------------------------------------------------------------------ attention softmax
+    def masked_softmax_forward(self, s, keep):
+        """Softmax of ``s`` over the last axis restricted to the boolean ``keep`` (broadcastable to
+        ``s``; True = included): ``exp(s - m)`` over kept entries (excluded ones exactly 0), ``m``
+        the row's maximum over kept entries, or 0 where that is not finite (NaN, +-inf); each row
+        divided by its sum, or by 1 where the sum is not positive (nothing kept, NaN)."""
+        raise NotImplementedError
+
+    def softmax_backward(self, y, g):
+        """The input gradient of a softmax over the last axis from its output ``y``:
+        ``y * (g - sum(g * y, last axis))``."""
+        raise NotImplementedError
+
     # ------------------------------------------------------------------ embedding
     def embedding_backward(self, g, ids, num_rows, padding_idx=None):
         """The table gradient of ``table[ids]``: a zero ``(num_rows, D)`` array into which each

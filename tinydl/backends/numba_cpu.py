@@ -35,6 +35,7 @@ from tinydl.kernels.cpu import elementwise as _elementwise
 from tinydl.kernels.cpu import layernorm as _layernorm
 from tinydl.kernels.cpu import optim as _optim
 from tinydl.kernels.cpu import recurrent as _recurrent
+from tinydl.kernels.cpu import softmax as _softmax
 from tinydl.kernels.cpu import conv as _conv
 from tinydl.kernels.cpu import pool as _pool
 from tinydl.kernels.cpu import softmax_xent as _sx
@@ -450,6 +451,49 @@ def layernorm_backward(x, g, gamma, mean, rstd, want_dx=True):
 
 def _f64(v):
     return np.ascontiguousarray(v, dtype=np.float64)
+
+
+# ----------------------------------------------------------------------------- attention softmax
+
+
+def _mask_rows(keep, shape):
+    """``keep`` as ``(K, L)`` rows that repeat over the leading axes of ``shape`` (row ``r`` of
+    the scores uses row ``r % K``), or None when it broadcasts some other way."""
+    if keep.ndim == 0:
+        return np.full((1, shape[-1]), bool(keep))
+    if keep.ndim > len(shape):  # the result would take keep's extra axes
+        return None
+    kshape = tuple(keep.shape)
+    while kshape and kshape[0] == 1:
+        kshape = kshape[1:]
+    if not kshape or len(kshape) > len(shape) or kshape != tuple(shape[len(shape) - len(kshape):]):
+        return None
+    return np.ascontiguousarray(keep).reshape(-1, shape[-1])
+
+
+def masked_softmax_forward(s, keep):
+    rows = None
+    if _plain(s) and s.ndim >= 1 and s.size and type(keep) is np.ndarray and keep.dtype == bool:
+        rows = _mask_rows(keep, s.shape)
+    if rows is None:
+        return _ref.masked_softmax_forward(s, keep)
+    s2 = np.ascontiguousarray(s).reshape(-1, s.shape[-1])
+    y = np.empty(s.shape, dtype=s.dtype)
+    y2 = y.reshape(s2.shape)
+    _softmax.masked_shift(s2, rows, y2)
+    with np.errstate(over="ignore", invalid="ignore"):
+        np.exp(y2, out=y2)
+    _softmax.normalize_rows(y2)
+    return y
+
+
+def softmax_backward(y, g):
+    if not (_plain(y, g) and y.shape == g.shape and y.ndim >= 1 and y.size):
+        return _ref.softmax_backward(y, g)
+    y2 = np.ascontiguousarray(y).reshape(-1, y.shape[-1])
+    out = np.empty(y.shape, dtype=y.dtype)
+    _softmax.softmax_backward_rows(y2, np.ascontiguousarray(g).reshape(y2.shape), out.reshape(y2.shape))
+    return out
 
 
 # ----------------------------------------------------------------------------- recurrent scans
