@@ -141,13 +141,13 @@ def test_adam_step_kernel_is_the_per_parameter_rule_bit_for_bit(dtype, decoupled
     """The optimizer runs the provider's adam_step on the CPU too: the Numba kernel and the
     reference must both be exactly ``Adam._update`` (PyTorch's order of operations)."""
     rng = np.random.default_rng(9)
-    ps = _params(rng, dtype) + [rand(rng, (300,), dtype)]
+    ps = _params(rng, dtype) + [rand(rng, (300,), dtype), np.asfortranarray(rand(rng, (7, 5), dtype))]
     grads = [[rand(rng, p.shape, dtype, 1e-3) for p in ps] for _ in range(4)]
     cls = td.optim.AdamW if decoupled else td.optim.Adam
     rule = [td.Tensor(p.copy(), requires_grad=True) for p in ps]
     opt = cls(rule, lr=0.01, weight_decay=wd)
     group = opt.param_groups[0]
-    mine = {name: ([p.copy() for p in ps], [np.zeros_like(p) for p in ps], [np.zeros_like(p) for p in ps])
+    mine = {name: ([p.copy(order="K") for p in ps], [np.zeros_like(p) for p in ps], [np.zeros_like(p) for p in ps])
             for name in ("fast", "ref")}
     for step, gs in enumerate(grads, 1):
         for t, g in zip(rule, gs):

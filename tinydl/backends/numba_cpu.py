@@ -618,13 +618,18 @@ def adam_step(params, grads, ms, vs, lr, beta1, beta2, eps, step, weight_decay=0
     for p, g, m, v in zip(params, grads, ms, vs):
         if g is None or p.size == 0:
             continue
-        if not (_plain(p, g, m, v) and p.shape == g.shape == m.shape == v.shape
-                and all(a.flags.c_contiguous for a in (p, g, m, v)) and p.flags.writeable):
+        # p, m and v updated in place as flat views in memory order: all C- or all F-contiguous
+        # (an orthogonal initializer leaves a Fortran-ordered kernel); g copied to that order
+        order = "C" if p.flags.c_contiguous else "F" if p.flags.f_contiguous else None
+        flag = "C_CONTIGUOUS" if order == "C" else "F_CONTIGUOUS"
+        if not (order and _plain(p, g, m, v) and p.shape == g.shape == m.shape == v.shape
+                and all(a.flags[flag] and a.flags.writeable for a in (p, m, v))):
             _ref.adam_step([p], [g], [m], [v], lr, beta1, beta2, eps, step, weight_decay, decoupled)
             continue
         f = p.dtype.type  # NumPy meets a Python float scalar in the array's own type
-        _optim.adam_update(p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), f(1 - beta1), f(beta2),
-                           f(1 - beta2), f(step_size), f(bc2_sqrt), f(eps), f(l2), f(shrink))
+        flat = [a.ravel(order="K") for a in (p, np.asarray(g, order=order), m, v)]
+        _optim.adam_update(*flat, f(1 - beta1), f(beta2), f(1 - beta2), f(step_size), f(bc2_sqrt), f(eps),
+                           f(l2), f(shrink))
 
 # ---- int8 inference (kernels/cpu/quant.py); same contracts as the reference's
 from tinydl.kernels.cpu import quant as _q  # noqa: E402
