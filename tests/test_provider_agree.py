@@ -5,6 +5,7 @@ optimizer updates are checked against ``tinydl.optim``'s per-parameter rules.
 """
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 
 import tinydl as td
 from tinydl import backends
@@ -112,6 +113,23 @@ def test_embedding_backward_matches_add_at():
     np.testing.assert_allclose(ref.embedding_backward(g, ids, 7, padding_idx=2), want, rtol=1e-12)
 
 
+@given(dtype=st.sampled_from(DTYPES), rows=st.integers(1, 6), shape=st.lists(st.integers(0, 5), max_size=3).map(tuple),
+       padding=st.sampled_from([None, 0, -1]), seed=st.integers(0, 2 ** 16))
+def test_embedding_backward_kernel_is_the_reference(dtype, rows, shape, padding, seed):
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(0, rows, shape)
+    g = rand(rng, shape + (3,), dtype)
+    check([fast.embedding_backward(g, ids, rows, padding)], [ref.embedding_backward(g, ids, rows, padding)], dtype)
+
+
+def test_embedding_backward_kernel_leaves_odd_ids_to_the_reference():
+    g = np.ones((2, 3), np.float32)
+    np.testing.assert_array_equal(fast.embedding_backward(g, np.array([-1, 0]), 4),
+                                  ref.embedding_backward(g, np.array([-1, 0]), 4))
+    with pytest.raises(IndexError):
+        fast.embedding_backward(g, np.array([4, 0]), 4)
+
+
 def _params(rng, dtype):
     return [rand(rng, s, dtype) for s in ((3, 4), (5,), (2, 2, 2))]
 
@@ -210,7 +228,6 @@ def test_fused_conv_bias_act_reference_composes_the_primitives():
 
 # ---- the attention softmax: the kernels' row layout for masks that repeat over leading axes,
 # the reference for other broadcasts; NaN, +-inf, fully masked rows
-from hypothesis import given, strategies as st  # noqa: E402
 
 MASK_KINDS = ["causal", "full", "scalar_true", "scalar_false", "rows", "padding"]
 

@@ -32,6 +32,7 @@ from tinydl.backends.activations import kernel_code as _act_code
 from tinydl.backends.reference import ACTIVATIONS, window_geometry  # noqa: F401
 from tinydl.kernels.cpu import activation as _act
 from tinydl.kernels.cpu import elementwise as _elementwise
+from tinydl.kernels.cpu import embedding as _embedding
 from tinydl.kernels.cpu import layernorm as _layernorm
 from tinydl.kernels.cpu import optim as _optim
 from tinydl.kernels.cpu import recurrent as _recurrent
@@ -43,7 +44,7 @@ from tinydl.kernels.cpu import softmax_xent as _sx
 _FLOATS = (np.float32, np.float64)
 
 # No kernel here: ``interface.bind`` gives these the reference's functions.
-DELEGATED = ("embedding_backward", "rnn_scan_forward", "rnn_scan_backward", "sgd_step")
+DELEGATED = ("rnn_scan_forward", "rnn_scan_backward", "sgd_step")
 
 # Elementwise arrays smaller than this go to the reference (NumPy is as fast there).
 SMALL_ELEMENTWISE = 1 << 14
@@ -451,6 +452,25 @@ def layernorm_backward(x, g, gamma, mean, rstd, want_dx=True):
 
 def _f64(v):
     return np.ascontiguousarray(v, dtype=np.float64)
+
+
+# ----------------------------------------------------------------------------- embedding
+
+
+def embedding_backward(g, ids, num_rows, padding_idx=None):
+    """The scatter-add in one kernel pass; ids outside ``[0, num_rows)`` (which the reference
+    indexes as NumPy does) and other array types take the reference."""
+    if not (_plain(g) and g.ndim >= 1 and type(ids) is np.ndarray and ids.dtype.kind in "iu"
+            and ids.shape == g.shape[:-1]):
+        return _ref.embedding_backward(g, ids, num_rows, padding_idx)
+    flat = ids.reshape(-1)
+    if flat.size and (int(flat.min()) < 0 or int(flat.max()) >= num_rows):
+        return _ref.embedding_backward(g, ids, num_rows, padding_idx)
+    out = np.zeros((num_rows, g.shape[-1]), dtype=g.dtype)
+    _embedding.scatter_add_rows(flat, np.ascontiguousarray(g).reshape(-1, g.shape[-1]), out)
+    if padding_idx is not None:
+        out[padding_idx] = 0
+    return out
 
 
 # ----------------------------------------------------------------------------- attention softmax
