@@ -1,7 +1,8 @@
 """The optimizer base class: param groups, per-parameter state and PyTorch's state_dict layout.
 
 Subclasses define ``_update(p, g, state, group, lr)`` for one parameter (``g`` a raw array, the
-gradient after clipping) and, where they have one, ``_fused_step`` for the GPU.
+gradient after clipping) and, where they have one, ``_fused_step`` for the GPU (and the CPU too
+when ``_fused_on_cpu``: Adam, whose providers' kernels compute ``_update`` exactly).
 
 ``optimizer.state`` maps each parameter (the Tensor itself) to its state dict, as in PyTorch; the
 state values are Tensors (``step`` a 0-d float32 Tensor). ``state_dict()`` has PyTorch's layout:
