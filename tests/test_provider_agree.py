@@ -5,6 +5,7 @@ optimizer updates are checked against ``tinydl.optim``'s per-parameter rules.
 """
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 
 import tinydl as td
 from tinydl import backends
@@ -112,6 +113,23 @@ def test_embedding_backward_matches_add_at():
     np.testing.assert_allclose(ref.embedding_backward(g, ids, 7, padding_idx=2), want, rtol=1e-12)
 
 
+@given(dtype=st.sampled_from(DTYPES), rows=st.integers(1, 6), shape=st.lists(st.integers(0, 5), max_size=3).map(tuple),
+       padding=st.sampled_from([None, 0, -1]), seed=st.integers(0, 2 ** 16))
+def test_embedding_backward_kernel_is_the_reference(dtype, rows, shape, padding, seed):
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(0, rows, shape)
+    g = rand(rng, shape + (3,), dtype)
+    check([fast.embedding_backward(g, ids, rows, padding)], [ref.embedding_backward(g, ids, rows, padding)], dtype)
+
+
+def test_embedding_backward_kernel_leaves_odd_ids_to_the_reference():
+    g = np.ones((2, 3), np.float32)
+    np.testing.assert_array_equal(fast.embedding_backward(g, np.array([-1, 0]), 4),
+                                  ref.embedding_backward(g, np.array([-1, 0]), 4))
+    with pytest.raises(IndexError):
+        fast.embedding_backward(g, np.array([4, 0]), 4)
+
+
 def _params(rng, dtype):
     return [rand(rng, s, dtype) for s in ((3, 4), (5,), (2, 2, 2))]
 
@@ -133,6 +151,44 @@ def test_adam_step_matches_the_optimizer(decoupled):
         fast.adam_step(mine, gs, ms, vs, 0.01, 0.9, 0.999, 1e-8, step, 0.1, decoupled=decoupled)
     for t, p in zip(tensors, mine):
         np.testing.assert_allclose(p, t.detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("decoupled,wd", [(False, 0.0), (False, 0.1), (True, 0.1)])
+def test_adam_step_kernel_is_the_per_parameter_rule_bit_for_bit(dtype, decoupled, wd):
+    """The optimizer runs the provider's adam_step on the CPU too: the Numba kernel and the
+    reference must both be exactly ``Adam._update`` (PyTorch's order of operations)."""
+    rng = np.random.default_rng(9)
+    ps = _params(rng, dtype) + [rand(rng, (300,), dtype), np.asfortranarray(rand(rng, (7, 5), dtype))]
+    grads = [[rand(rng, p.shape, dtype, 1e-3) for p in ps] for _ in range(4)]
+    cls = td.optim.AdamW if decoupled else td.optim.Adam
+    rule = [td.Tensor(p.copy(), requires_grad=True) for p in ps]
+    opt = cls(rule, lr=0.01, weight_decay=wd)
+    group = opt.param_groups[0]
+    mine = {name: ([p.copy(order="K") for p in ps], [np.zeros_like(p) for p in ps], [np.zeros_like(p) for p in ps])
+            for name in ("fast", "ref")}
+    for step, gs in enumerate(grads, 1):
+        for t, g in zip(rule, gs):
+            opt._update(t, g, opt.state.setdefault(t, {}), group, 0.01)
+        for name, provider in (("fast", fast), ("ref", ref)):
+            params, ms, vs = mine[name]
+            provider.adam_step(params, gs, ms, vs, 0.01, 0.9, 0.999, 1e-8, step, wd, decoupled=decoupled)
+    for name in ("fast", "ref"):
+        for t, p, m in zip(rule, mine[name][0], mine[name][1]):
+            np.testing.assert_array_equal(p, t.detach().numpy())
+            np.testing.assert_array_equal(m, opt.state[t]["exp_avg"].detach().numpy())
+
+
+def test_adam_step_kernel_takes_the_reference_for_odd_arrays():
+    rng = np.random.default_rng(10)
+    p, g = rand(rng, (4, 6), np.float32), rand(rng, (4, 6), np.float32)
+    want = [p.copy(), np.zeros_like(p), np.zeros_like(p)]
+    ref.adam_step([want[0]], [g], [want[1]], [want[2]], 0.01, 0.9, 0.999, 1e-8, 1)
+    for grad in (g.astype(np.float64), np.asfortranarray(g)):
+        got = [p.copy(), np.zeros_like(p), np.zeros_like(p)]
+        fast.adam_step([got[0]], [grad], [got[1]], [got[2]], 0.01, 0.9, 0.999, 1e-8, 1)
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("momentum,nesterov", [(0.0, False), (0.9, False), (0.9, True)])
@@ -168,3 +224,42 @@ def test_fused_conv_bias_act_reference_composes_the_primitives():
     np.testing.assert_allclose(gb, g.sum(axis=(0, 1, 2)), rtol=1e-12)
     with backends.use_reference():
         assert backends.provider_for(x).conv2d_bias_act_forward is ref.conv2d_bias_act_forward
+
+
+# ---- the attention softmax: the kernels' row layout for masks that repeat over leading axes,
+# the reference for other broadcasts; NaN, +-inf, fully masked rows
+
+MASK_KINDS = ["causal", "full", "scalar_true", "scalar_false", "rows", "padding"]
+
+
+def _softmax_case(rng, dtype, shape, kind):
+    s = rand(rng, shape, dtype, 4)
+    length = shape[-1]
+    keep = {"causal": lambda: np.tril(np.ones((shape[-2], length), bool)),
+            "full": lambda: rng.random(shape) < 0.7,
+            "scalar_true": lambda: np.array(True),
+            "scalar_false": lambda: np.array(False),
+            "rows": lambda: (rng.random((1,) + shape[-2:]) < 0.5),  # some rows fully masked
+            "padding": lambda: rng.random(shape[:-2] + (1, length)) < 0.7}[kind]()  # reference path
+    return s, keep
+
+
+@given(dtype=st.sampled_from(DTYPES), kind=st.sampled_from(MASK_KINDS),
+       shape=st.lists(st.integers(1, 5), min_size=2, max_size=4).map(tuple), seed=st.integers(0, 2 ** 16))
+def test_masked_softmax_forward_and_backward(dtype, kind, shape, seed):
+    rng = np.random.default_rng(seed)
+    s, keep = _softmax_case(rng, dtype, shape, kind)
+    y = fast.masked_softmax_forward(s, keep)
+    check([y], [ref.masked_softmax_forward(s, keep)], dtype)
+    g = rand(rng, shape, dtype)
+    check([fast.softmax_backward(y, g)], [ref.softmax_backward(y, g)], dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_masked_softmax_nonfinite_rows_as_the_reference(dtype):
+    s = np.array([[1.0, np.nan, 2.0, 0.5], [np.inf, 1.0, 2.0, 0.0], [-np.inf] * 4,
+                  [1e30, -1e30, 3.0, 1e30], [5.0, 1.0, -np.inf, 2.0]], dtype)
+    for keep in (np.array(True), np.array([True, True, False, True]), np.ones((5, 4), bool)):
+        with np.errstate(invalid="ignore", over="ignore"):
+            want = ref.masked_softmax_forward(s, keep)
+        np.testing.assert_allclose(fast.masked_softmax_forward(s, keep), want, **tol(dtype))

@@ -36,13 +36,15 @@ def _check_rows(n, cols, a):
 
 @njit(cache=True, inline="always")
 def _dact(y, code):
+    """The activation's derivative from its output, in ``y``'s own float type."""
+    one = type(y)(1)
     if code == 3:
-        return 1.0 - y * y
+        return one - y * y
     if code == 2:
-        return y * (1.0 - y)
+        return y * (one - y)
     if code == 1:
-        return 1.0 if y > 0 else 0.0
-    return 1.0
+        return one if y > 0 else type(y)(0)
+    return one
 
 
 # ------------------------------------------------------------------------------------------ LSTM
@@ -168,25 +170,26 @@ def lstm_bwd_step(g_t, dhn, dc_next, gates_t, tc_t, prev_t, act, ract, dz_t):
     _check_rows(n, hd, tc_t)
     _check_rows(n, 2 * hd, prev_t)
     _check_rows(n, g4, dz_t)
-    # the derivative from the output y: b y + c - y^2 (sigmoid: b, c = 1, 0; tanh: 0, 1), no branch
-    ba, ca = (1.0, 0.0) if act == 2 else (0.0, 1.0)
-    br, cr = (1.0, 0.0) if ract == 2 else (0.0, 1.0)
-    for r in range(n):
-        for j in range(hd):  # dh and dc; the o-gate's gradient; dc parked in dc_next
-            o = gates_t[r, 3 * hd + j]
-            tc = tc_t[r, j]
-            dh = g_t[r, j] + dhn[r, j]
-            dz_t[r, 3 * hd + j] = dh * tc * (br * o + cr - o * o)
-            dc_next[r, j] = g_t[r, hd + j] + dc_next[r, j] + dh * o * (ba * tc + ca - tc * tc)
-        for j in range(hd):  # the i, f, g gates' gradients; dc_next = dc * f
-            dc = dc_next[r, j]
-            i = gates_t[r, j]
-            f = gates_t[r, hd + j]
-            g = gates_t[r, 2 * hd + j]
-            dz_t[r, j] = dc * g * (br * i + cr - i * i)
-            dz_t[r, hd + j] = dc * prev_t[r, hd + j] * (br * f + cr - f * f)
-            dz_t[r, 2 * hd + j] = dc * i * (ba * g + ca - g * g)
-            dc_next[r, j] = dc * f
+    # the derivative from the output y: b y + c - y^2 (sigmoid: b, c = 1, 0; tanh: 0, 1), no branch;
+    # the constants in the arrays' type (a float64 constant would turn float32 math into float64)
+    one, zero = gates_t.dtype.type(1), gates_t.dtype.type(0)
+    ba, ca = (one, zero) if act == 2 else (zero, one)
+    br, cr = (one, zero) if ract == 2 else (zero, one)
+    for r in range(n):  # one loop over 1-d row slices per row: LLVM vectorises it
+        gh, gc, dh_r, dc_r, tc_r = g_t[r, :hd], g_t[r, hd:], dhn[r], dc_next[r], tc_t[r]
+        gi, gf, gg, go = gates_t[r, :hd], gates_t[r, hd:2 * hd], gates_t[r, 2 * hd:3 * hd], gates_t[r, 3 * hd:]
+        dzi, dzf, dzg, dzo = dz_t[r, :hd], dz_t[r, hd:2 * hd], dz_t[r, 2 * hd:3 * hd], dz_t[r, 3 * hd:]
+        c_prev = prev_t[r, hd:]
+        for j in range(hd):
+            o, tc = go[j], tc_r[j]
+            dh = gh[j] + dh_r[j]
+            dzo[j] = dh * tc * (br * o + cr - o * o)
+            dc = gc[j] + dc_r[j] + dh * o * (ba * tc + ca - tc * tc)
+            i, f, g = gi[j], gf[j], gg[j]
+            dzi[j] = dc * g * (br * i + cr - i * i)
+            dzf[j] = dc * c_prev[j] * (br * f + cr - f * f)
+            dzg[j] = dc * i * (ba * g + ca - g * g)
+            dc_r[j] = dc * f
 
 
 # ------------------------------------------------------------------------------------------- GRU
@@ -240,19 +243,23 @@ def gru_bwd_step(g_t, dh_acc, zr_t, cand_t, hph_t, h_prev, act, ract, dx_t, dr_t
     _check_rows(n, hd, h_prev)
     _check_rows(n, 3 * hd, dx_t)
     _check_rows(n, 3 * hd, dr_t)
-    for r in range(n):
+    one = zr_t.dtype.type(1)
+    for r in range(n):  # 1-d row slices, so that LLVM vectorises the loop
+        zs, rs, cand, hph, hp, gr, acc = zr_t[r, :hd], zr_t[r, hd:], cand_t[r], hph_t[r], h_prev[r], g_t[r], dh_acc[r]
+        dxz, dxr, dxn = dx_t[r, :hd], dx_t[r, hd:2 * hd], dx_t[r, 2 * hd:]
+        drz, drr_, drn = dr_t[r, :hd], dr_t[r, hd:2 * hd], dr_t[r, 2 * hd:]
         for j in range(hd):
-            z = zr_t[r, j]
-            rr = zr_t[r, hd + j]
-            nn_ = cand_t[r, j]
-            dh = g_t[r, j] + dh_acc[r, j]
-            da_n = dh * (1 - z) * _dact(nn_, act)
-            dzz = dh * (h_prev[r, j] - nn_) * _dact(z, ract)
-            drr = da_n * hph_t[r, j] * _dact(rr, ract)
-            dx_t[r, j] = dzz
-            dx_t[r, hd + j] = drr
-            dx_t[r, 2 * hd + j] = da_n
-            dr_t[r, j] = dzz
-            dr_t[r, hd + j] = drr
-            dr_t[r, 2 * hd + j] = da_n * rr
-            dh_acc[r, j] = dh * z
+            z = zs[j]
+            rr = rs[j]
+            nn_ = cand[j]
+            dh = gr[j] + acc[j]
+            da_n = dh * (one - z) * _dact(nn_, act)
+            dzz = dh * (hp[j] - nn_) * _dact(z, ract)
+            drr = da_n * hph[j] * _dact(rr, ract)
+            dxz[j] = dzz
+            dxr[j] = drr
+            dxn[j] = da_n
+            drz[j] = dzz
+            drr_[j] = drr
+            drn[j] = da_n * rr
+            acc[j] = dh * z

@@ -52,6 +52,7 @@ from tinydl.backends.reference import ACTIVATIONS, window_geometry  # noqa: F401
 DELEGATED = (
     "gelu_tanh_forward", "gelu_tanh_backward",
     "layernorm_forward", "layernorm_backward", "embedding_backward",
+    "masked_softmax_forward", "softmax_backward",
     "rnn_scan_forward", "rnn_scan_backward", "lstm_scan_forward", "lstm_scan_backward",
     "gru_scan_forward", "gru_scan_backward",
     # int8 inference: the reference's array code (integer matmul) run by CuPy; not yet run on a GPU

@@ -106,6 +106,19 @@ class KernelProvider:
         unless ``want_dx``), ``dgamma``/``dbeta`` ``(D,)`` in ``x``'s dtype."""
         raise NotImplementedError
 
+    # ------------------------------------------------------------------ attention softmax
+    def masked_softmax_forward(self, s, keep):
+        """Softmax of ``s`` over the last axis restricted to the boolean ``keep`` (broadcastable to
+        ``s``; True = included): ``exp(s - m)`` over kept entries (excluded ones exactly 0), ``m``
+        the row's maximum over kept entries, or 0 where that is not finite (NaN, +-inf); each row
+        divided by its sum, or by 1 where the sum is not positive (nothing kept, NaN)."""
+        raise NotImplementedError
+
+    def softmax_backward(self, y, g):
+        """The input gradient of a softmax over the last axis from its output ``y``:
+        ``y * (g - sum(g * y, last axis))``."""
+        raise NotImplementedError
+
     # ------------------------------------------------------------------ embedding
     def embedding_backward(self, g, ids, num_rows, padding_idx=None):
         """The table gradient of ``table[ids]``: a zero ``(num_rows, D)`` array into which each
@@ -147,7 +160,8 @@ class KernelProvider:
     def adam_step(self, params, grads, ms, vs, lr, beta1, beta2, eps, step, weight_decay=0.0,
                   decoupled=False):
         """One Adam (``decoupled``: AdamW) step on lists of arrays, in place.  ``step`` is 1-based.
-        ``g += wd*p`` (Adam); ``m = b1 m + (1-b1) g``; ``v = b2 v + (1-b2) g^2``; ``p *= 1 - lr wd``
+        ``g += wd*p`` (Adam); ``m += (1-b1) (g - m)`` (PyTorch's ``lerp_``; the CUDA
+        kernel's ``b1 m + (1-b1) g`` is equal up to rounding); ``v = b2 v + (1-b2) g^2``; ``p *= 1 - lr wd``
         (AdamW); ``p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)``.  Grad ``None``: skipped."""
         raise NotImplementedError
 

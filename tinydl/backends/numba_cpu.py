@@ -20,6 +20,7 @@ little from a second core (measurements: ``bench/README.md``).  The int8 inferen
 their rows over Numba's threads.
 """
 import ctypes
+import math
 import os
 import sys
 import threading
@@ -31,8 +32,11 @@ from tinydl.backends.activations import kernel_code as _act_code
 from tinydl.backends.reference import ACTIVATIONS, window_geometry  # noqa: F401
 from tinydl.kernels.cpu import activation as _act
 from tinydl.kernels.cpu import elementwise as _elementwise
+from tinydl.kernels.cpu import embedding as _embedding
 from tinydl.kernels.cpu import layernorm as _layernorm
+from tinydl.kernels.cpu import optim as _optim
 from tinydl.kernels.cpu import recurrent as _recurrent
+from tinydl.kernels.cpu import softmax as _softmax
 from tinydl.kernels.cpu import conv as _conv
 from tinydl.kernels.cpu import pool as _pool
 from tinydl.kernels.cpu import softmax_xent as _sx
@@ -40,7 +44,7 @@ from tinydl.kernels.cpu import softmax_xent as _sx
 _FLOATS = (np.float32, np.float64)
 
 # No kernel here: ``interface.bind`` gives these the reference's functions.
-DELEGATED = ("embedding_backward", "rnn_scan_forward", "rnn_scan_backward", "adam_step", "sgd_step")
+DELEGATED = ("rnn_scan_forward", "rnn_scan_backward", "sgd_step")
 
 # Elementwise arrays smaller than this go to the reference (NumPy is as fast there).
 SMALL_ELEMENTWISE = 1 << 14
@@ -450,6 +454,68 @@ def _f64(v):
     return np.ascontiguousarray(v, dtype=np.float64)
 
 
+# ----------------------------------------------------------------------------- embedding
+
+
+def embedding_backward(g, ids, num_rows, padding_idx=None):
+    """The scatter-add in one kernel pass; ids outside ``[0, num_rows)`` (which the reference
+    indexes as NumPy does) and other array types take the reference."""
+    if not (_plain(g) and g.ndim >= 1 and type(ids) is np.ndarray and ids.dtype.kind in "iu"
+            and ids.shape == g.shape[:-1]):
+        return _ref.embedding_backward(g, ids, num_rows, padding_idx)
+    flat = ids.reshape(-1)
+    if flat.size and (int(flat.min()) < 0 or int(flat.max()) >= num_rows):
+        return _ref.embedding_backward(g, ids, num_rows, padding_idx)
+    out = np.zeros((num_rows, g.shape[-1]), dtype=g.dtype)
+    _embedding.scatter_add_rows(flat, np.ascontiguousarray(g).reshape(-1, g.shape[-1]), out)
+    if padding_idx is not None:
+        out[padding_idx] = 0
+    return out
+
+
+# ----------------------------------------------------------------------------- attention softmax
+
+
+def _mask_rows(keep, shape):
+    """``keep`` as ``(K, L)`` rows that repeat over the leading axes of ``shape`` (row ``r`` of
+    the scores uses row ``r % K``), or None when it broadcasts some other way."""
+    if keep.ndim == 0:
+        return np.full((1, shape[-1]), bool(keep))
+    if keep.ndim > len(shape):  # the result would take keep's extra axes
+        return None
+    kshape = tuple(keep.shape)
+    while kshape and kshape[0] == 1:
+        kshape = kshape[1:]
+    if not kshape or len(kshape) > len(shape) or kshape != tuple(shape[len(shape) - len(kshape):]):
+        return None
+    return np.ascontiguousarray(keep).reshape(-1, shape[-1])
+
+
+def masked_softmax_forward(s, keep):
+    rows = None
+    if _plain(s) and s.ndim >= 1 and s.size and type(keep) is np.ndarray and keep.dtype == bool:
+        rows = _mask_rows(keep, s.shape)
+    if rows is None:
+        return _ref.masked_softmax_forward(s, keep)
+    s2 = np.ascontiguousarray(s).reshape(-1, s.shape[-1])
+    y = np.empty(s.shape, dtype=s.dtype)
+    y2 = y.reshape(s2.shape)
+    _softmax.masked_shift(s2, rows, y2)
+    with np.errstate(over="ignore", invalid="ignore"):
+        np.exp(y2, out=y2)
+    _softmax.normalize_rows(y2)
+    return y
+
+
+def softmax_backward(y, g):
+    if not (_plain(y, g) and y.shape == g.shape and y.ndim >= 1 and y.size):
+        return _ref.softmax_backward(y, g)
+    y2 = np.ascontiguousarray(y).reshape(-1, y.shape[-1])
+    out = np.empty(y.shape, dtype=y.dtype)
+    _softmax.softmax_backward_rows(y2, np.ascontiguousarray(g).reshape(y2.shape), out.reshape(y2.shape))
+    return out
+
+
 # ----------------------------------------------------------------------------- recurrent scans
 # Per step: the recurrent matmul in BLAS, the gate math of the step in one kernel.
 
@@ -552,6 +618,38 @@ def gru_scan_backward(g, u, h0, hs, zr, cand, hph, act, ract, need_du=True, need
     du = _ref.hprev_t(h0, hs) @ dhp.reshape(-1, 3 * hd) if need_du else None
     db = dhp.sum(axis=(0, 1)) if need_db else None
     return dxp, du, db, dh_next
+
+# ----------------------------------------------------------------------------- optimizer updates
+
+
+def adam_step(params, grads, ms, vs, lr, beta1, beta2, eps, step, weight_decay=0.0, decoupled=False):
+    """One pass per parameter (:func:`kernels.cpu.optim.adam_update`), the reference's
+    arithmetic bit for bit; a parameter whose arrays are not all C-contiguous float32/float64
+    of one dtype takes the reference."""
+    step = int(step)
+    if step < 1:
+        raise ValueError(f"adam_step: step must be >= 1 (1-based), got {step}")
+    if not len(params) == len(grads) == len(ms) == len(vs):
+        raise ValueError("params, grads and optimizer state lists must have the same length")
+    step_size = float(lr) / (1.0 - float(beta1) ** step)
+    bc2_sqrt = math.sqrt(1.0 - float(beta2) ** step)
+    l2 = weight_decay if weight_decay and not decoupled else 0.0
+    shrink = 1 - lr * weight_decay if weight_decay and decoupled else 1.0
+    for p, g, m, v in zip(params, grads, ms, vs):
+        if g is None or p.size == 0:
+            continue
+        # p, m and v updated in place as flat views in memory order: all C- or all F-contiguous
+        # (an orthogonal initializer leaves a Fortran-ordered kernel); g copied to that order
+        order = "C" if p.flags.c_contiguous else "F" if p.flags.f_contiguous else None
+        flag = "C_CONTIGUOUS" if order == "C" else "F_CONTIGUOUS"
+        if not (order and _plain(p, g, m, v) and p.shape == g.shape == m.shape == v.shape
+                and all(a.flags[flag] and a.flags.writeable for a in (p, m, v))):
+            _ref.adam_step([p], [g], [m], [v], lr, beta1, beta2, eps, step, weight_decay, decoupled)
+            continue
+        f = p.dtype.type  # NumPy meets a Python float scalar in the array's own type
+        flat = [a.ravel(order="K") for a in (p, np.asarray(g, order=order), m, v)]
+        _optim.adam_update(*flat, f(1 - beta1), f(beta2), f(1 - beta2), f(step_size), f(bc2_sqrt), f(eps),
+                           f(l2), f(shrink))
 
 # ---- int8 inference (kernels/cpu/quant.py); same contracts as the reference's
 from tinydl.kernels.cpu import quant as _q  # noqa: E402

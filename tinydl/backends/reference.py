@@ -406,6 +406,24 @@ def layernorm_backward(x, g, gamma, mean, rstd, want_dx=True):
     return dx, (g * xhat).reshape(-1, d).sum(axis=0).astype(out), g.reshape(-1, d).sum(axis=0).astype(out)
 
 
+# ----------------------------------------------------------------------------- attention softmax
+
+
+def masked_softmax_forward(s, keep):
+    xp = get_xp(s)
+    ninf = s.dtype.type(-np.inf)
+    sm = xp.where(keep, s, ninf) if keep.ndim else (s if bool(keep) else xp.full_like(s, ninf))
+    m = sm.max(axis=-1, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, s.dtype.type(0))
+    e = xp.exp(sm - m)
+    total = e.sum(axis=-1, keepdims=True)
+    return e / xp.where(total > 0, total, s.dtype.type(1))
+
+
+def softmax_backward(y, g):
+    return y * (g - (g * y).sum(axis=-1, keepdims=True))
+
+
 # ----------------------------------------------------------------------------- embedding
 
 
@@ -594,8 +612,7 @@ def adam_step(params, grads, ms, vs, lr, beta1, beta2, eps, step, weight_decay=0
         g = g.astype(p.dtype, copy=False).reshape(p.shape)
         if weight_decay and not decoupled:
             g = g + weight_decay * p
-        m *= beta1
-        m += (1 - beta1) * g
+        m += (1 - beta1) * (g - m)  # PyTorch's lerp_(g, 1 - beta1)
         v *= beta2
         v += (1 - beta2) * (g * g)
         if weight_decay and decoupled:

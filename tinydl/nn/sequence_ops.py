@@ -112,22 +112,18 @@ class MaskedSoftmax(Function):
     once_differentiable = False
 
     def forward(self, s, keep):
-        xp = get_array_module(s)
         if keep.dtype != bool:
             keep = keep.astype(bool)
-        ninf = s.dtype.type(-np.inf)
-        sm = xp.where(keep, s, ninf) if keep.ndim else (s if bool(keep) else xp.full_like(s, ninf))
-        m = sm.max(axis=-1, keepdims=True)
-        m = xp.where(xp.isfinite(m), m, s.dtype.type(0))
-        e = xp.exp(sm - m)
-        total = e.sum(axis=-1, keepdims=True)
-        y = e / xp.where(total > 0, total, s.dtype.type(1))
+        self.provider = provider_for(s)
+        y = self.provider.masked_softmax_forward(s, keep)
         self.save_for_backward(y)
         return y
 
     def backward(self, g):
         y, = self.saved_tensors
-        return y * (g - (g * y).sum(axis=-1, keepdims=True)), None
+        if is_tensor(g) or is_tensor(y):  # create_graph: differentiable Tensor arithmetic
+            return y * (g - (g * y).sum(axis=-1, keepdims=True)), None
+        return self.provider.softmax_backward(y, g), None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The optimizer base class: param groups, per-parameter state and PyTorch's state_dict layout.
 
 Subclasses define ``_update(p, g, state, group, lr)`` for one parameter (``g`` a raw array, the
-gradient after clipping) and, where they have one, ``_fused_step`` for the GPU.
+gradient after clipping) and, where they have one, ``_fused_step`` for the GPU (and the CPU too
+when ``_fused_on_cpu``: Adam, whose providers' kernels compute ``_update`` exactly).
 
 ``optimizer.state`` maps each parameter (the Tensor itself) to its state dict, as in PyTorch; the
 state values are Tensors (``step`` a 0-d float32 Tensor). ``state_dict()`` has PyTorch's layout:
@@ -145,13 +146,17 @@ class Optimizer:
                 loss = closure()
         todo = [(p, self.state.setdefault(p, {}), group) for p, group in self._params() if p.grad is not None]
         grads = self._clip([p.grad.data for p, _, _ in todo])
-        if not (todo and _on_gpu(todo[0][0]) and self._fused_step(todo, grads)):
+        if not (todo and (self._fused_on_cpu or _on_gpu(todo[0][0])) and self._fused_step(todo, grads)):
             for (p, state, group), g in zip(todo, grads):
                 self._update(p, g, state, group, self._lr_value(group["lr"]))
         for p, _, _ in todo:  # changed in place: a backward through a graph made before this raises
             p._bump_version()
         self.iterations += 1
         return loss
+
+    # Whether ``_fused_step`` also runs on the CPU (where the provider's update is the same
+    # arithmetic as ``_update``, bit for bit, in one pass per parameter instead of a dozen).
+    _fused_on_cpu = False
 
     def _fused_step(self, todo, grads):
         """On the GPU, update all parameters in one kernel launch; False if this case has no fused kernel."""

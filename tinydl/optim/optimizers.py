@@ -104,6 +104,8 @@ class Adam(Optimizer):
                                       **_impl_flags(name, foreach, differentiable, fused, capturable=capturable),
                                       decoupled_weight_decay=decoupled_weight_decay), clipnorm, clipvalue)
 
+    _fused_on_cpu = True  # the providers' adam_step is this class's _update, bit for bit
+
     def _fused_step(self, todo, grads):
         groups = list(self._by_group(todo, grads))
         for group, items in groups:
