@@ -180,6 +180,8 @@ CASES = [
     case("var_correction2", "x.var(1, correction=2)", x=X),
     case("var_unbiased_pos", "x.var(False)", x=X),
     case("norm", "x.norm()", grad=["x"], x=X),
+    case("norm_zero_rows", "[(x * m).norm(dim=1), (x * m).norm(p=3, dim=1), (x * m).norm()]", grad=["x"], x=X,
+         m=([[1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0]], [3, 4], F32)),
     case("norm_dim", "torch.norm(x, dim=1)", grad=["x"], x=X),
     case("norm_p1", "x.norm(p=1, dim=0, keepdim=True)", grad=["x"], x=X),
     case("norm_p3", "x.norm(3)", grad=["x"], x=X),
@@ -393,6 +395,9 @@ CASES = [
     case("masked_fill_int", "x.masked_fill(x > 3, 1.7)", x=XI),
     case("promotion", "[x * 2.5, x / 2, x / x, x * y, y - x, (x > 2) + y, (x > 2) * 3, x + y.double()]",
          x=XI, y=X),
+    case("zero_dim_promotion", "[x * torch.tensor(2.0, dtype=torch.float64), y.int() + torch.tensor(3), "
+         "y.int() + torch.tensor(1.5, dtype=torch.float64), torch.tensor(1.0, dtype=torch.float64) * torch.tensor(2.0), "
+         "y.short() * torch.tensor(2), x.half() + torch.tensor(1.0)]", x=X, y=XI),
     case("where_promotion", "[torch.where(x > 3, x, 0.5), torch.where(x > 3, x, y)]", x=XI, y=X),
     case("floordiv_mod", "[x // 2, x % 3, 7 // (x + 1), 7 % (x + 1)]", x=XI),
     case("device_cpu", "[x.device.type, str(x.cpu().device), x.is_cuda, x.to('cpu') is x]", x=X),

@@ -41,11 +41,18 @@ _KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 
 
 def promote(a, b):
-    """Two arrays about to meet in an element-wise op, cast by PyTorch's kind rule: when their
-    kinds differ (bool < integer < float), the lower-kind one takes the other's dtype; within a
-    kind NumPy's promotion applies (int32 with int64 gives int64)."""
+    """Two arrays about to meet in an element-wise op, cast by PyTorch's rules: when their kinds
+    differ (bool < integer < float), the lower-kind one takes the other's dtype; within a kind a
+    0-d array does not widen one with dimensions (float32 with a 0-d float64 stays float32, as a
+    PyTorch 0-d tensor does), and otherwise NumPy's promotion applies (int32 with int64 gives int64)."""
+    if a.dtype == b.dtype:
+        return a, b
     ra, rb = _KIND_RANK.get(a.dtype.kind, 1), _KIND_RANK.get(b.dtype.kind, 1)
-    if ra == rb or a.dtype == b.dtype:
+    if ra == rb:
+        if a.ndim == 0 and b.ndim > 0:
+            return a.astype(b.dtype), b
+        if b.ndim == 0 and a.ndim > 0:
+            return a, b.astype(a.dtype)
         return a, b
     return (a, b.astype(a.dtype)) if ra > rb else (a.astype(b.dtype), b)
 

@@ -293,7 +293,7 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
         x = x.to(dtype)
     dims = _dims("norm", dim, x.ndim)
     if p in ("fro", 2, 2.0):
-        return F.sqrt(F.sum(x * x, dims, keepdim))
+        return _root_of_sum(F.sum(x * x, dims, keepdim), 2)
     if p == "nuc":
         raise NotImplementedError("norm(p='nuc'): the nuclear norm is not supported by tinydl")
     if p in (np.inf, float("inf")):
@@ -304,7 +304,20 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
         return F.sum(Tensor._wrap((x.data != 0).astype(x.dtype)), dims, keepdim)
     if p == 1:
         return F.sum(F.abs(x), dims, keepdim)
-    return F.pow(F.sum(F.pow(F.abs(x), float(p)), dims, keepdim), 1.0 / p)
+    return _root_of_sum(F.sum(F.pow(F.abs(x), float(p)), dims, keepdim), p)
+
+
+def _root_of_sum(total, p):
+    """``total ** (1/p)`` with PyTorch's gradient at a zero norm: 0, not 0 * inf = NaN. The root
+    only sees the positive sums; a zero sum takes the constant 0 branch, whose gradient is 0 (at
+    any order)."""
+    positive = total.data != 0  # (NaN included: it must reach the root and propagate)
+    if bool(positive.all()):
+        return F.sqrt(total) if p == 2 else F.pow(total, 1.0 / p)
+    mask = Tensor._wrap(positive)
+    safe = F.where(mask, total, Tensor._wrap(total.xp.ones((), total.dtype)))
+    root = F.sqrt(safe) if p == 2 else F.pow(safe, 1.0 / p)
+    return F.where(mask, root, Tensor._wrap(total.xp.zeros((), total.dtype)))
 
 
 def _logical(op, x, dim, keepdim):
