@@ -19,7 +19,7 @@ Every (framework, workload) cell runs in a process of its own (this file with ``
 tinydl's with this interpreter, PyTorch's with ``--torch-python`` (default: this interpreter if
 it imports torch, else ``/work/benchvenv/bin/python``; it needs only torch, not tinydl).  Each
 cell is the median over ``--repeats`` steps after ``--warmup`` steps. tokens/s = 32 * 64 / step
-time; "torch / tinydl" is how many times faster PyTorch is. Without PyTorch the tinydl column
+time; "tinydl / torch" is tinydl's speed over PyTorch's (tokens/s over tokens/s: above 1, tinydl is faster). Without PyTorch the tinydl column
 is still printed. To get PyTorch in a separate environment::
 
     python3 -m venv /tmp/benchvenv && /tmp/benchvenv/bin/pip install torch==2.13.0 numpy
@@ -251,7 +251,7 @@ def main(argv=None):
             cell = run_cell(py_torch, "torch", key, args)
             t_med, t_min, torch_version = cell["median"], cell["min"], cell["version"]
             row.update({"torch_params": cell["params"], "torch_step_s": t_med, "torch_step_min_s": t_min,
-                        "torch_tokens_per_s": tokens / t_med, "torch_over_tinydl": td_med / t_med})
+                        "torch_tokens_per_s": tokens / t_med, "torch_over_tinydl": td_med / t_med, "tinydl_over_torch": t_med / td_med})
         rows.append(row)
         print(f"{key}: tinydl {td_med * 1e3:.1f} ms/step" +
               (f", torch {row['torch_step_s'] * 1e3:.1f} ms/step" if py_torch is not None else ""), flush=True)
@@ -261,7 +261,7 @@ def main(argv=None):
     head = "| workload | params | tinydl ms/step | tinydl tokens/s |"
     sep = "|---|---:|---:|---:|"
     if py_torch is not None:
-        head += f" torch {torch_version} ms/step | torch tokens/s | torch / tinydl |"
+        head += f" torch {torch_version} ms/step | torch tokens/s | tinydl / torch |"
         sep += "---:|---:|---:|"
     print(head)
     print(sep)
@@ -270,7 +270,7 @@ def main(argv=None):
                 f"{r['tinydl_tokens_per_s']:,.0f} |")
         if py_torch is not None:
             line += (f" {r['torch_step_s'] * 1e3:.1f} | {r['torch_tokens_per_s']:,.0f} | "
-                     f"{r['torch_over_tinydl']:.2f}x |")
+                     f"{r['tinydl_over_torch']:.2f}x |")
         print(line)
     result = {"threads": args.threads, "repeats": args.repeats, "warmup": args.warmup,
               "torch_version": torch_version, "rows": rows}
