@@ -270,12 +270,6 @@ class AdamW(Adam):
         super().__init__(learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, amsgrad=amsgrad,
                          weight_decay=weight_decay, **kwargs)
 
-    def _make(self, params):
-        h = self.hyper
-        return KerasAdamW(params, lr=self._learning_rate, betas=(h["beta_1"], h["beta_2"]), eps=h["epsilon"],
-                            weight_decay=h["weight_decay"] or 0.0, amsgrad=h["amsgrad"],
-                            clipnorm=self.clipnorm, clipvalue=self.clipvalue)
-
 
 class RMSprop(Optimizer):
     """``RMSprop(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False)``."""

@@ -1,4 +1,6 @@
 """Helpers shared by the PyTorch-named modules: parameter creation and argument checks."""
+import math
+
 import numpy as np
 
 from ...core.tensor import Tensor
@@ -26,6 +28,24 @@ def new_parameter(shape, dtype=None, device=None, fill=0.0):
     if device is not None and _device_name(device) == "gpu":
         p.data = Tensor(p.data, device="gpu").data
     return p
+
+
+def add_weight_and_bias(module, weight_shape, out_features, bias, dtype=None, device=None):
+    """``weight`` of ``weight_shape`` and a ``bias`` of ``out_features`` (None when ``bias`` is
+    off); ``reset_linear_parameters`` draws their values."""
+    module.weight = new_parameter(weight_shape, dtype, device)
+    module.register_parameter("bias", new_parameter((out_features,), dtype, device) if bias else None)
+
+
+def reset_linear_parameters(module):
+    """PyTorch's default for Linear and the convolutions: kaiming_uniform_(a=sqrt(5)) on the
+    weight, which is U(+-1/sqrt(fan_in)), and the bias from the same range."""
+    from .. import torch_init
+    torch_init.kaiming_uniform_(module.weight, a=math.sqrt(5))
+    if module.bias is not None:
+        fan_in, _ = torch_init._calculate_fan_in_and_fan_out(module.weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        torch_init.uniform_(module.bias, -bound, bound)
 
 
 def add_affine_parameters(module, affine, bias, shape, dtype=None, device=None):

@@ -1,10 +1,8 @@
 """Conv1d, Conv2d, ConvTranspose2d: NCHW input, ``weight`` (out, in/groups, k...) as PyTorch."""
-import math
 
 from .. import functional as F
-from .. import torch_init as init
 from ..module import Module
-from ._common import new_parameter, ntuple, positive_int
+from ._common import add_weight_and_bias, ntuple, positive_int, reset_linear_parameters
 
 
 class _ConvNd(Module):
@@ -43,21 +41,12 @@ class _ConvNd(Module):
             shape = (in_channels, out_channels // groups) + self.kernel_size
         else:
             shape = (out_channels, in_channels // groups) + self.kernel_size
-        self.weight = new_parameter(shape, dtype, device)
-        if bias:
-            self.bias = new_parameter((out_channels,), dtype, device)
-        else:
-            self.register_parameter("bias", None)
+        add_weight_and_bias(self, shape, out_channels, bias, dtype, device)
         self.built = True
         self.reset_parameters()
 
     def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            if fan_in:
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(self.bias, -bound, bound)
+        reset_linear_parameters(self)
 
     def extra_repr(self):
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"

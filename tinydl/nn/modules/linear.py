@@ -1,14 +1,12 @@
 """Identity, Linear, Flatten, Unflatten (PyTorch's)."""
-import math
 
 import numpy as np
 
 from ...core import functional as T
 from ...core.tensor import as_tensor
 from .. import functional as F
-from .. import torch_init as init
 from ..module import Module
-from ._common import new_parameter, positive_int
+from ._common import add_weight_and_bias, positive_int, reset_linear_parameters
 
 
 class Identity(Module):
@@ -33,20 +31,12 @@ class Linear(Module):
         self.out_features = positive_int("Linear", "out_features", out_features, allow_zero=True)
         if in_features == 0 or out_features == 0:
             raise ValueError(f"Linear: in_features and out_features must be positive, got {in_features}, {out_features}")
-        self.weight = new_parameter((out_features, in_features), dtype, device)
-        if bias:
-            self.bias = new_parameter((out_features,), dtype, device)
-        else:
-            self.register_parameter("bias", None)
+        add_weight_and_bias(self, (out_features, in_features), out_features, bias, dtype, device)
         self.built = True
         self.reset_parameters()
 
     def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.weight.shape[1]
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        reset_linear_parameters(self)
 
     def forward(self, input):
         x = as_tensor(input)
