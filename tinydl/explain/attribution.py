@@ -95,15 +95,12 @@ def smoothgrad(model, x, target=None, n=25, noise=0.15, seed=0):
 
 
 @contextlib.contextmanager
-def intercept_output(layer, fn):
-    """While active, ``layer``'s output is replaced by ``fn(output)``."""
+def _wrapped_forward(layer, wrap):
+    """While active, ``layer.forward`` is ``wrap(call)``, ``call`` being the forward it had (an
+    instance attribute set by an outer wrapper, or the class's); restored afterwards."""
     old = layer.__dict__.get("forward")
-
-    def forward(*args, **kwargs):
-        out = old(*args, **kwargs) if old is not None else type(layer).forward(layer, *args, **kwargs)
-        return fn(out)
-
-    object.__setattr__(layer, "forward", forward)
+    call = old if old is not None else (lambda *a, **k: type(layer).forward(layer, *a, **k))
+    object.__setattr__(layer, "forward", wrap(call))
     try:
         yield
     finally:
@@ -111,6 +108,11 @@ def intercept_output(layer, fn):
             del layer.__dict__["forward"]
         else:
             object.__setattr__(layer, "forward", old)
+
+
+def intercept_output(layer, fn):
+    """While active, ``layer``'s output is replaced by ``fn(output)``."""
+    return _wrapped_forward(layer, lambda call: lambda *args, **kwargs: fn(call(*args, **kwargs)))
 
 
 def _resize_bilinear(maps, size):
@@ -190,22 +192,12 @@ def capture_attention(model):
         yield records
 
 
-@contextlib.contextmanager
 def _record_attention(layer, sink):
-    old = layer.__dict__.get("forward")
-    call = old if old is not None else (lambda *a, **k: type(layer).forward(layer, *a, **k))
-
-    def forward(*args, **kwargs):
-        want = kwargs.pop("return_attention_scores", False)
-        out, w = call(*args, return_attention_scores=True, **kwargs)
-        sink.append(w.detach().numpy().copy())
-        return (out, w) if want else out
-
-    object.__setattr__(layer, "forward", forward)
-    try:
-        yield
-    finally:
-        if old is None:
-            del layer.__dict__["forward"]
-        else:
-            object.__setattr__(layer, "forward", old)
+    def wrap(call):
+        def forward(*args, **kwargs):
+            want = kwargs.pop("return_attention_scores", False)
+            out, w = call(*args, return_attention_scores=True, **kwargs)
+            sink.append(w.detach().numpy().copy())
+            return (out, w) if want else out
+        return forward
+    return _wrapped_forward(layer, wrap)
