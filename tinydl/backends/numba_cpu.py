@@ -105,9 +105,14 @@ def _need_ndim(what, a, ndim):
 # ----------------------------------------------------------------------------- scratch buffers
 
 # Convolutions run in tiles of rows of the column matrix (see ``kernels/cpu/conv.py``): a
-# tile's buffer holds at most this many bytes (one row at least), so that it is still in
-# the core's cache when BLAS multiplies it; the output rows of a tile get the same budget.
-CONV_TILE_BYTES = 2 << 20
+# tile's rows of the column matrix take at most CONV_TILE_BYTES and its output rows (and
+# their activation gradient) at most CONV_OUT_TILE_BYTES (one row at least), so that a
+# tile is still in the core's cache when BLAS multiplies it and when the bias, activation
+# and col2im passes reread it.  The output budget is what bounds a layer with few input
+# channels (the column rows are short, the output rows long).  Both sizes were chosen by
+# measurement (bench/README.md); the whole tile fits well inside a 1-2 MiB L2.
+CONV_TILE_BYTES = 768 << 10
+CONV_OUT_TILE_BYTES = 256 << 10
 
 _scratch_local = threading.local()
 
@@ -153,7 +158,7 @@ class _ConvGeometry:
         # a 1x1 kernel without stride or padding: the column matrix is x itself
         self.pointwise = kh == kw == sh == sw == 1 and pt == pb == pl == pr == 0
         itemsize = np.dtype(dtype).itemsize
-        most = max(1, min(self.m, CONV_TILE_BYTES // (max(self.k, o) * itemsize)))
+        most = max(1, min(self.m, CONV_TILE_BYTES // (self.k * itemsize), CONV_OUT_TILE_BYTES // (o * itemsize)))
         count = max(1, -(-self.m // most))
         self.tile = max(1, -(-self.m // count))  # tiles of equal size: no small product at the end
 
