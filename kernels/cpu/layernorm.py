@@ -1,7 +1,8 @@
 """Fused layer normalization over the last axis, forward and backward.
 
 Rows are the leading axes flattened: ``x`` is viewed as ``(N, D)``.  Per row the forward
-computes the mean and the biased variance (two passes over the row, accumulated in float64),
+computes the mean and the biased variance (two passes over the row, accumulated in float64 in
+four partial sums, :mod:`.rowsum`),
 ``rstd = 1 / sqrt(var + eps)`` and ``y = (x - mean) * rstd * gamma + beta``, saving only
 ``mean`` and ``rstd`` (``xhat`` is recomputed in the backward).  The backward computes, per row,
 ``dxhat = g * gamma``, its sum and its dot with ``xhat``, then
@@ -16,19 +17,15 @@ import math
 import numpy as np
 from numba import njit
 
+from .rowsum import centered_sq64, sum64
+
 
 @njit(cache=True, error_model="numpy")
 def _ln_fwd(x, gamma, beta, eps, y, mean, rstd):
     n, d = x.shape
     for i in range(n):
-        s = 0.0
-        for j in range(d):
-            s += np.float64(x[i, j])
-        mu = s / d
-        v = 0.0
-        for j in range(d):
-            c = np.float64(x[i, j]) - mu
-            v += c * c
+        mu = sum64(x[i]) / d
+        v = centered_sq64(x[i], mu)
         r = 1.0 / math.sqrt(v / d + eps)
         mean[i] = mu
         rstd[i] = r
