@@ -3,9 +3,10 @@
 ``y = 0.5 x (1 + t)`` with ``t = tanh(sqrt(2/pi) (x + 0.044715 x^3))``.  The forward kernel
 writes ``y`` and ``t`` (the backward's only saved array besides ``x``) in one pass; the backward
 kernel computes ``g * (0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2))`` in one
-pass, in the arrays' own float type (as the reference does).  Float32 arrays are computed in float64 with :func:`.recurrent._tanh32` (a vectorising
-rational tanh, within 0.53 ulp after rounding; set to exactly +-1 beyond |u| = 9, so large
-negative inputs give 0 and -inf gives NaN, as on the NumPy path); float64 arrays use ``math.tanh``.  Serial, no
+pass, in the arrays' own float type (as the reference does).  The forward computes float32
+arrays in float64 with :func:`.recurrent._tanh32` (a vectorising rational tanh, within 0.53 ulp
+after rounding; set to exactly +-1 beyond |u| = 9, so large negative inputs give 0 and -inf gives
+NaN, as on the NumPy path); float64 arrays use ``math.tanh``.  Serial, no
 fastmath: results differ from the NumPy path of :class:`tinydl.core.ops.elementwise.GELU` by
 float rounding only.  Arrays are C-contiguous and the kernels work on flat views.
 """

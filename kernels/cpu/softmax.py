@@ -3,8 +3,8 @@
 The forward is three passes over a C-contiguous ``(R, L)`` array: :func:`masked_shift` writes
 ``s - max`` where the mask keeps an entry and ``-inf`` elsewhere, NumPy's SIMD ``exp`` runs in
 place (Numba's ``exp`` is scalar libm), and :func:`normalize_rows` divides each row by its sum
-(summed in float64, :mod:`.rowsum`).  ``keep`` is ``(K, L)`` booleans, row ``r`` of the scores using row
-``r % K`` (a mask that broadcasts over the leading axes, like the causal mask).  The formulas
+(summed in float64, :mod:`.rowsum`).  ``keep`` is ``(K, L)`` booleans, row ``r`` of the scores
+using row ``r % K`` (a mask that broadcasts over the leading axes, like the causal mask).  The formulas
 are the reference's (``backends/reference.py``: ``masked_softmax_forward``): a row whose
 maximum is not finite (or NaN) is shifted by 0, a row whose sum is not positive (0 or NaN) is
 divided by 1.
