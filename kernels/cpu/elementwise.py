@@ -6,22 +6,23 @@ kernel computes ``g * (0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.04471
 pass, in the arrays' own float type (as the reference does).  The forward computes float32
 arrays in float64 with :func:`.recurrent._tanh32` (a vectorising rational tanh, within 0.53 ulp
 after rounding; set to exactly +-1 beyond |u| = 9, so large negative inputs give 0 and -inf gives
-NaN, as on the NumPy path); float64 arrays use ``math.tanh``.  Serial, no
-fastmath: results differ from the NumPy path of :class:`tinydl.core.ops.elementwise.GELU` by
-float rounding only.  Arrays are C-contiguous and the kernels work on flat views.
+NaN, as on the NumPy path; multiply-adds fused, ``recurrent.FMA``); float64 arrays use
+``math.tanh``.  Serial, no other fastmath: results differ from the NumPy path of
+:class:`tinydl.core.ops.elementwise.GELU` by float rounding only.  Arrays are C-contiguous and
+the kernels work on flat views.
 """
 import math
 
 import numpy as np
 from numba import njit
 
-from .recurrent import _tanh32
+from .recurrent import FMA, _tanh32
 
 _C = math.sqrt(2.0 / math.pi)
 _K = 0.044715
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=FMA)
 def _gelu_tanh_fwd32(x, y, t):
     for k in range(x.size):
         a = np.float64(x[k])
