@@ -8,9 +8,8 @@ four partial sums, :mod:`.rowsum`),
 ``dxhat = g * gamma``, its sum and its dot with ``xhat``, then
 ``dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))``, and accumulates
 ``dgamma = sum(g * xhat)`` and ``dbeta = sum(g)`` over the rows in float64 (the row sums in
-four partial sums each).  Serial, no
-fastmath: results differ from the NumPy path of :class:`tinydl.nn.layers.layernorm.LayerNormOp`
-by float rounding only.
+four partial sums each).  Serial, no fastmath beyond FMA contraction: results differ from the
+NumPy path of :class:`tinydl.nn.layers.layernorm.LayerNormOp` by float rounding only.
 """
 import math
 
@@ -19,8 +18,12 @@ from numba import njit
 
 from .rowsum import centered_sq64, sum64
 
+# multiply-adds fused into FMAs (``contract``, no other fastmath: NaN/inf and the order of
+# operations stay IEEE): ~10% faster, results move at float64 rounding only
+_FMA = {"contract"}
 
-@njit(cache=True, error_model="numpy")
+
+@njit(cache=True, error_model="numpy", fastmath=_FMA)
 def _ln_fwd(x, gamma, beta, eps, y, mean, rstd):
     n, d = x.shape
     for i in range(n):
@@ -33,7 +36,7 @@ def _ln_fwd(x, gamma, beta, eps, y, mean, rstd):
             y[i, j] = (np.float64(x[i, j]) - mu) * r * gamma[j] + beta[j]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=_FMA)
 def _ln_bwd(x, g, gamma, mean, rstd, want_dx, dx, dgamma, dbeta):
     # The two row sums run in four interleaved float64 partial sums each (added pairwise at the
     # end): one running sum is a chain of dependent additions that LLVM may not reorder without
