@@ -147,3 +147,19 @@ def test_gelu_tanh_extremes(dtype):
     np.testing.assert_array_equal(np.isnan(y), np.isnan(ref))
     finite = np.isfinite(ref)
     close(y[finite], ref[finite], dtype)
+
+
+@pytest.mark.parametrize("n", range(10))
+def test_row_sums_in_partial_sums_match_fsum(n):
+    """The four-partial-sum row reductions of the layer-norm and softmax kernels, every tail length."""
+    import math
+
+    from tinydl.kernels.cpu import rowsum
+    rng = np.random.default_rng(n)
+    a = rng.standard_normal(n).astype(np.float32)
+    b = rng.standard_normal(n).astype(np.float32)
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    assert rowsum.sum64(a) == pytest.approx(math.fsum(a64), rel=1e-14, abs=1e-14)
+    assert rowsum.dot64(a, b) == pytest.approx(math.fsum(a64 * b64), rel=1e-14, abs=1e-14)
+    assert rowsum.centered_sq64(a, 0.25) == pytest.approx(math.fsum((a64 - 0.25) ** 2), rel=1e-14, abs=1e-14)
+    assert np.isnan(rowsum.sum64(np.array([1, np.nan, 2, 3, 4], np.float32)))

@@ -3,24 +3,26 @@
 ``y = 0.5 x (1 + t)`` with ``t = tanh(sqrt(2/pi) (x + 0.044715 x^3))``.  The forward kernel
 writes ``y`` and ``t`` (the backward's only saved array besides ``x``) in one pass; the backward
 kernel computes ``g * (0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2))`` in one
-pass.  Float32 arrays are computed in float64 with :func:`.recurrent._tanh32` (a vectorising
-rational tanh, within 0.53 ulp after rounding; set to exactly +-1 beyond |u| = 9, so large
-negative inputs give 0 and -inf gives NaN, as on the NumPy path); float64 arrays use ``math.tanh``.  Serial, no
-fastmath: results differ from the NumPy path of :class:`tinydl.core.ops.elementwise.GELU` by
-float rounding only.  Arrays are C-contiguous and the kernels work on flat views.
+pass, in the arrays' own float type (as the reference does).  The forward computes float32
+arrays in float64 with :func:`.recurrent._tanh32` (a vectorising rational tanh, within 0.53 ulp
+after rounding; set to exactly +-1 beyond |u| = 9, so large negative inputs give 0 and -inf gives
+NaN, as on the NumPy path; multiply-adds fused, ``recurrent.FMA``); float64 arrays use
+``math.tanh``.  Serial, no other fastmath: results differ from the NumPy path of
+:class:`tinydl.core.ops.elementwise.GELU` by float rounding only.  Arrays are C-contiguous and
+the kernels work on flat views.
 """
 import math
 
 import numpy as np
 from numba import njit
 
-from .recurrent import _tanh32
+from .recurrent import FMA, _tanh32
 
 _C = math.sqrt(2.0 / math.pi)
 _K = 0.044715
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=FMA)
 def _gelu_tanh_fwd32(x, y, t):
     for k in range(x.size):
         a = np.float64(x[k])
@@ -41,6 +43,24 @@ def _gelu_tanh_fwd64(x, y, t):
         th = math.tanh(_C * (a + _K * (a * a * a)))
         t[k] = th
         y[k] = 0.5 * a * (1.0 + th)
+
+
+# the backward's constants in float32, so that the float32 kernel computes in float32 as the
+# reference does (and vectorises twice as wide); a float64 constant would promote the loop
+_C32, _K32 = np.float32(_C), np.float32(_K)
+_HALF32, _ONE32, _THREE32, _ZERO32 = np.float32(0.5), np.float32(1.0), np.float32(3.0), np.float32(0.0)
+
+
+@njit(cache=True, error_model="numpy")
+def _gelu_tanh_bwd32(x, t, g, dx):
+    """:func:`_gelu_tanh_bwd` in float32 arithmetic: the reference's formula and precision."""
+    for k in range(x.size):
+        a = x[k]
+        th = t[k]
+        dinner = _C32 * (_ONE32 + _THREE32 * _K32 * a * a)
+        sech2 = _ONE32 - th * th
+        second = _ZERO32 if sech2 == _ZERO32 else _HALF32 * a * sech2 * dinner
+        dx[k] = g[k] * (_HALF32 * (_ONE32 + th) + second)
 
 
 @njit(cache=True, error_model="numpy")
@@ -83,5 +103,6 @@ def gelu_tanh_backward(x, t, g):
     g = np.ascontiguousarray(g, dtype=x.dtype)
     t = np.ascontiguousarray(t, dtype=x.dtype)
     dx = np.empty_like(x)
-    _gelu_tanh_bwd(x.reshape(-1), t.reshape(-1), g.reshape(-1), dx.reshape(-1))
+    kernel = _gelu_tanh_bwd32 if x.dtype == np.float32 else _gelu_tanh_bwd
+    kernel(x.reshape(-1), t.reshape(-1), g.reshape(-1), dx.reshape(-1))
     return dx

@@ -6,7 +6,8 @@ kernels do the elementwise work around them instead of a dozen NumPy temporaries
 * Forward, float32: :func:`lstm_fwd_step32` (and :func:`gru_fwd_step32`) is the whole step
   (gates, ``c_t``, ``tanh(c_t)``, ``h_t``) with its own tanh, :func:`_tanh32`, a rational
   function evaluated in float64 that vectorises (within 0.53 ulp of the exact float32 tanh;
-  libm's ``math.tanh`` is scalar without SVML and does not vectorise).  Float64:
+  libm's ``math.tanh`` is scalar without SVML and does not vectorise; multiply-adds fused, see
+  ``FMA``).  Float64:
   :func:`lstm_fwd_pre` / :func:`lstm_fwd_post` around NumPy's tanh (a float64 GRU runs its NumPy
   forward).  The forward kernels support the sigmoid and tanh activations only.
 * Backward (no transcendentals): one kernel per step, :func:`lstm_bwd_step` (sigmoid/tanh) and
@@ -19,7 +20,8 @@ them.
 Activation codes as in :mod:`.activation`: 0 linear, 1 relu, 2 sigmoid, 3 tanh.  The sigmoid is
 computed as ``0.5 * (1 + tanh(0.5 a))``, the same formula as the NumPy path of the scans; the
 derivatives come from the activation's output (tanh' = 1 - y^2, sigmoid' = y (1 - y), relu' =
-[y > 0]).  Serial, no fastmath: results differ from the NumPy path only by float rounding.
+[y > 0]).  Serial, no fastmath beyond FMA contraction in the tanh kernels: results differ from
+the NumPy path only by float rounding.
 """
 
 import numpy as np
@@ -54,13 +56,18 @@ def _dact(y, code):
 # is within 0.53 ulp of the exact tanh (correctly rounded for 99.4% of float32 inputs; NumPy's
 # float32 tanh: 1.4 ulp).  Unlike libm's tanh the loop vectorises.
 _TANH_CLAMP = 9.0
+# The kernels that evaluate it let LLVM fuse a multiply and an add into one FMA (``contract``,
+# nothing else of fastmath: NaN/inf and the order of operations stay IEEE): Horner's steps
+# then round once instead of twice (results move at float64 rounding only; the tanh's float32
+# output is unchanged for every input) and the loops run faster (figures: bench/README.md).
+FMA = {"contract"}
 _TP0, _TP1, _TP2, _TP3 = 0.9999999996138772, 0.1284953804995535, 0.002723106682186201, -5.245476565484486e-06
 _TP4, _TP5, _TP6 = -2.2318125485886747e-07, -3.1135449915709386e-10, 1.3015330543302737e-13
 _TQ1, _TQ2, _TQ3 = 0.46182870979788787, 0.023332683651093623, 0.0001634029355203968
 _TQ4, _TQ5 = -2.1766292173582505e-06, -1.2091373739200699e-08
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FMA)
 def _tanh32(x):
     """tanh(x) for a float64 ``x`` to be rounded to float32 (NaN stays NaN, +-inf -> +-1)."""
     if x > _TANH_CLAMP:
@@ -73,7 +80,7 @@ def _tanh32(x):
     return x * p / q
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=FMA)
 def tanh32(x, y):
     """``y = tanh(x)`` through :func:`_tanh32` (float32 arrays; for tests)."""
     if x.size != y.size:
@@ -83,7 +90,7 @@ def tanh32(x, y):
         yf[k] = _tanh32(np.float64(xf[k]))
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=FMA)
 def lstm_fwd_step32(xs_t, hu, prev_t, act, ract, gates_t, out_t, tc_t):
     """One whole LSTM step for float32 arrays (``act``/``ract`` 2 sigmoid or 3 tanh), with
     :func:`_tanh32` evaluated in float64: gates ``i, f, g, o`` from ``xs_t + hu`` (N, 4H), written
@@ -193,7 +200,7 @@ def lstm_bwd_step(g_t, dhn, dc_next, gates_t, tc_t, prev_t, act, ract, dz_t):
 
 
 # ------------------------------------------------------------------------------------------- GRU
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=FMA)
 def gru_fwd_step32(xs_t, hp, b, h_prev, act, ract, zr_t, cand_t, hph_t, h_t):
     """One GRU step (reset after the matmul) for float32 arrays, ``act``/``ract`` 2 (sigmoid) or
     3 (tanh), with :func:`_tanh32`.  ``xs_t`` (N, 3H) the input projection (gates ``z, r, h``),

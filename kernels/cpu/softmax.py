@@ -3,14 +3,16 @@
 The forward is three passes over a C-contiguous ``(R, L)`` array: :func:`masked_shift` writes
 ``s - max`` where the mask keeps an entry and ``-inf`` elsewhere, NumPy's SIMD ``exp`` runs in
 place (Numba's ``exp`` is scalar libm), and :func:`normalize_rows` divides each row by its sum
-(summed in float64).  ``keep`` is ``(K, L)`` booleans, row ``r`` of the scores using row
-``r % K`` (a mask that broadcasts over the leading axes, like the causal mask).  The formulas
+(summed in float64, :mod:`.rowsum`).  ``keep`` is ``(K, L)`` booleans, row ``r`` of the scores
+using row ``r % K`` (a mask that broadcasts over the leading axes, like the causal mask).  The formulas
 are the reference's (``backends/reference.py``: ``masked_softmax_forward``): a row whose
 maximum is not finite (or NaN) is shifted by 0, a row whose sum is not positive (0 or NaN) is
 divided by 1.
 """
 import numpy as np
 from numba import njit
+
+from .rowsum import dot64, sum64
 
 
 # The row maximum runs in four interleaved partial maxima (exact in any order): one running
@@ -54,10 +56,7 @@ def normalize_rows(e):
     one = e.dtype.type(1)
     for r in range(rows):
         er = e[r]
-        total = 0.0
-        for j in range(length):
-            total += er[j]
-        t = e.dtype.type(total)
+        t = e.dtype.type(sum64(er))
         if not t > 0:  # a sum of 0 (nothing kept) or NaN: divide by 1, as the reference
             t = one
         for j in range(length):
@@ -72,9 +71,6 @@ def softmax_backward_rows(y, g, out):
         raise ValueError("softmax_backward_rows: the arrays' shapes disagree")
     for r in range(rows):
         yr, gr, orow = y[r], g[r], out[r]
-        dot = 0.0
-        for j in range(length):
-            dot += np.float64(gr[j]) * yr[j]
-        d = y.dtype.type(dot)
+        d = y.dtype.type(dot64(gr, yr))
         for j in range(length):
             orow[j] = yr[j] * (gr[j] - d)
