@@ -20,7 +20,6 @@ little from a second core (measurements: ``bench/README.md``).  The int8 inferen
 their rows over Numba's threads.
 """
 import ctypes
-import math
 import os
 import sys
 import threading
@@ -631,13 +630,8 @@ def adam_step(params, grads, ms, vs, lr, beta1, beta2, eps, step, weight_decay=0
     """One pass per parameter (:func:`kernels.cpu.optim.adam_update`), the reference's
     arithmetic bit for bit; a parameter whose arrays are not all C-contiguous float32/float64
     of one dtype takes the reference."""
+    step_size, bc2_sqrt = _ref.adam_bias_corrections(params, grads, ms, vs, lr, beta1, beta2, step)
     step = int(step)
-    if step < 1:
-        raise ValueError(f"adam_step: step must be >= 1 (1-based), got {step}")
-    if not len(params) == len(grads) == len(ms) == len(vs):
-        raise ValueError("params, grads and optimizer state lists must have the same length")
-    step_size = float(lr) / (1.0 - float(beta1) ** step)
-    bc2_sqrt = math.sqrt(1.0 - float(beta2) ** step)
     l2 = weight_decay if weight_decay and not decoupled else 0.0
     shrink = 1 - lr * weight_decay if weight_decay and decoupled else 1.0
     for p, g, m, v in zip(params, grads, ms, vs):

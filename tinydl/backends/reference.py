@@ -597,14 +597,18 @@ def gru_scan_backward(g, u, h0, hs, zr, cand, hph, act, ract, need_du=True, need
 # Per-parameter loops over the same formulas as the fused multi-tensor CUDA kernels.
 
 
-def adam_step(params, grads, ms, vs, lr, beta1, beta2, eps, step, weight_decay=0.0, decoupled=False):
+def adam_bias_corrections(params, grads, ms, vs, lr, beta1, beta2, step):
+    """Check an ``adam_step`` call; returns ``(lr / (1 - beta1^t), sqrt(1 - beta2^t))``."""
     step = int(step)
     if step < 1:
         raise ValueError(f"adam_step: step must be >= 1 (1-based), got {step}")
     if not len(params) == len(grads) == len(ms) == len(vs):
         raise ValueError("params, grads and optimizer state lists must have the same length")
-    step_size = float(lr) / (1.0 - float(beta1) ** step)
-    bc2_sqrt = math.sqrt(1.0 - float(beta2) ** step)
+    return float(lr) / (1.0 - float(beta1) ** step), math.sqrt(1.0 - float(beta2) ** step)
+
+
+def adam_step(params, grads, ms, vs, lr, beta1, beta2, eps, step, weight_decay=0.0, decoupled=False):
+    step_size, bc2_sqrt = adam_bias_corrections(params, grads, ms, vs, lr, beta1, beta2, step)
     for p, g, m, v in zip(params, grads, ms, vs):
         if g is None or p.size == 0:
             continue
