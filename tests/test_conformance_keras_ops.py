@@ -1,12 +1,12 @@
 """docs/conformance/keras_ops.md: every public name of tinydl.keras.ops and tinydl.keras.backend has a
 row, every row's check names a test that exists, and every `same`/`differs` op is called by the
 recorded cases (tests/golden/keras_ops_cases.py) or by its check."""
-import ast
-import functools
 import os
 import re
 
 from tinydl.keras import backend, ops
+
+from conformance_tables import table_rows, function_sources
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TABLE = os.path.join(ROOT, "docs", "conformance", "keras_ops.md")
@@ -14,17 +14,7 @@ CASES = open(os.path.join(ROOT, "tests", "golden", "keras_ops_cases.py")).read()
 
 
 def _rows():
-    with open(TABLE) as f:
-        return [[c.strip() for c in line.split("|")[1:-1]] for line in f
-                if line.startswith("| ") and not line.startswith("| name")]
-
-
-@functools.lru_cache(maxsize=None)
-def _tests_in(path):
-    with open(os.path.join(ROOT, path)) as f:
-        text = f.read()
-    return {n.name: ast.get_source_segment(text, n) for n in ast.walk(ast.parse(text))
-            if isinstance(n, ast.FunctionDef)}
+    return table_rows(TABLE)
 
 
 def test_every_check_exists_and_exercises_its_name():
@@ -34,7 +24,7 @@ def test_every_check_exists_and_exercises_its_name():
             assert notes, f"row {name!r}: a difference needs a note"
         found = re.fullmatch(r"(tests/[\w/]+\.py)::(\w+)", check)
         assert found, f"row {name!r} names no test"
-        tests = _tests_in(found.group(1))
+        tests, _ = function_sources(found.group(1))
         assert found.group(2) in tests, f"{check} does not exist"
         leaf = name.split(".")[-1]
         if name.startswith("ops.") and status != "NotImplementedError":

@@ -1,10 +1,11 @@
 """docs/conformance/keras_tf.md: every row's check names a test that exists (and uses the name it
 checks, for the tinydl.tf rows), and every public name of tinydl.tf and its submodules has a row."""
-import ast
 import os
 import re
 
 import tinydl.tf as tf
+
+from conformance_tables import table_rows, function_sources
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TABLE = os.path.join(ROOT, "docs", "conformance", "keras_tf.md")
@@ -13,16 +14,7 @@ DTYPES = {"bool", "double", "float16", "float32", "float64", "half", "int8", "in
 
 
 def _rows():
-    with open(TABLE) as f:
-        return [[c.strip() for c in line.split("|")[1:-1]] for line in f
-                if line.startswith("| ") and not line.startswith("| name")]
-
-
-def _tests_in(path):
-    with open(os.path.join(ROOT, path)) as f:
-        text = f.read()
-    return {n.name: ast.get_source_segment(text, n) for n in ast.walk(ast.parse(text))
-            if isinstance(n, ast.FunctionDef)}, text
+    return table_rows(TABLE)
 
 
 def test_every_check_exists_and_uses_its_name():
@@ -32,7 +24,7 @@ def test_every_check_exists_and_uses_its_name():
             assert notes, f"row {name!r}: a difference needs a note"
         found = re.fullmatch(r"(tests/[\w/]+\.py)::(\w+)", check)
         assert found, f"row {name!r} names no test"
-        tests, text = _tests_in(found.group(1))
+        tests, text = function_sources(found.group(1))
         assert found.group(2) in tests, f"{check} does not exist"
         plain = re.fullmatch(r"tf\.([\w.]+)", name)
         if plain and plain.group(1) not in DTYPES:  # the test (or the table it runs) spells the name
