@@ -311,3 +311,19 @@ def test_a_custom_optimizer_written_as_in_pytorch():
     opt.step()
     assert w.tolist() == [0.0, 0.0] and opt.state[w]["calls"] == 1
     assert opt.state_dict()["state"] == {0: {"calls": 1}}
+
+
+def test_a_keras_rule_reads_its_base_rules_state_and_refuses_others():
+    from tinydl.keras import optimizers as kopt
+    w = Tensor(np.array([1.0, 2.0], np.float32), requires_grad=True)
+    torch_adam = optim.Adam([w], lr=0.1)
+    w.grad = Tensor(np.array([0.5, -0.5], np.float32))
+    torch_adam.step()
+    state = dict(torch_adam.state_dict(), optimizer="Adam")  # as a Keras Adam wrote it before its own rule
+    keras_adam = kopt.Adam(0.1).build([w])
+    keras_adam.load_state_dict(state)
+    np.testing.assert_array_equal(keras_adam.inner.state_dict()["state"][0]["exp_avg"].numpy(),
+                                  torch_adam.state_dict()["state"][0]["exp_avg"].numpy())
+    keras_sgd = kopt.SGD(0.1, momentum=0.9).build([w])
+    with pytest.raises(ValueError, match="this state is from SGD"):
+        keras_sgd.load_state_dict(dict(optim.SGD([w], lr=0.1, momentum=0.9).state_dict(), optimizer="SGD"))

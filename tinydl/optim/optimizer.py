@@ -229,7 +229,10 @@ class Optimizer:
         anything, when it does not fit. Keys of ``state`` may be ints or their strings; values
         Tensors, numpy arrays or numbers. Floating state is cast to its parameter's dtype and device."""
         name = type(self).__name__
-        if state_dict.get("optimizer", name) != name:  # a tag tinydl.keras adds; PyTorch's dicts have none
+        # a tag tinydl.keras adds (PyTorch's dicts have none); a rule's base class keeps the same
+        # state (KerasAdam reads an Adam state)
+        accepted = {c.__name__ for c in type(self).__mro__}
+        if state_dict.get("optimizer", name) not in accepted:
             raise ValueError(f"{name}.load_state_dict: this state is from {state_dict['optimizer']}, not {name}")
         groups, states = state_dict["param_groups"], state_dict["state"]
         if isinstance(states, list):  # tinydl's layout before PyTorch's: per-parameter list, "num_params"
