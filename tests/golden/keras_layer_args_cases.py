@@ -22,6 +22,14 @@ def conv_groups(keras, layers, np):
     return {"out": np.asarray(conv(X_IMG))}
 
 
+def conv1d_groups(keras, layers, np):
+    x = X_IMG.reshape(2, 25, 4)
+    conv = layers.Conv1D(6, 3, strides=2, padding="causal", groups=2, activation="tanh")
+    conv(x)
+    conv.set_weights([K_GROUPS[1], B_GROUPS])
+    return {"out": np.asarray(conv(x))}
+
+
 def activity_regularizer(keras, layers, np):
     dense = layers.Dense(2, activity_regularizer=keras.regularizers.L1L2(l1=0.1, l2=0.5))
     dense(X_VEC)
@@ -65,5 +73,5 @@ def batchnorm_initializers(keras, layers, np):
             "weights": np.stack([np.asarray(w) for w in bn.get_weights()])}
 
 
-CASES = {f.__name__: f for f in (conv_groups, activity_regularizer, constraints_in_training, flatten_channels_first,
+CASES = {f.__name__: f for f in (conv_groups, conv1d_groups, activity_regularizer, constraints_in_training, flatten_channels_first,
                                   batchnorm_initializers)}

@@ -55,9 +55,9 @@ class Conv1D(Layer):
         self.kernel_size = int_tuple(who, "kernel_size", kernel_size, 1)
         _set_conv_options(self, 1, strides, padding, ("valid", "same", "causal"), data_format, dilation_rate,
                           activation, use_bias)
-        if groups != 1:
-            raise NotImplementedError(f"{who}: groups={groups!r} (grouped 1-d convolution) is not supported")
-        self.groups = groups
+        self.groups = V.positive_int(who, "groups", groups)
+        if self.filters % self.groups:
+            raise ValueError(f"{who}: filters ({filters}) must be divisible by groups ({groups})")
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
         self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
         self.kernel_constraint, self.bias_constraint = kernel_constraint, bias_constraint
@@ -67,7 +67,10 @@ class Conv1D(Layer):
         check_rank(self, input_shape, 3)
         cin = input_shape[-1] if self.data_format == "channels_last" else input_shape[1]
         self.in_channels = int(cin)
-        add_keras_weight(self, "kernel", self.kernel_size + (cin, self.filters), self.kernel_initializer,
+        if self.in_channels % self.groups:
+            raise ValueError(f"{V.owner(self)}: the input's {cin} channels must be divisible by groups "
+                             f"({self.groups})")
+        add_keras_weight(self, "kernel", self.kernel_size + (cin // self.groups, self.filters), self.kernel_initializer,
                          self.kernel_regularizer, self.kernel_constraint)
         if self.use_bias:
             add_keras_weight(self, "bias", (self.filters,), self.bias_initializer, self.bias_regularizer,
@@ -88,9 +91,16 @@ class Conv1D(Layer):
             padding = "valid"
         n, steps, c = x.shape
         x4 = T.reshape(x, (n, 1, steps, c))
-        kernel = T.reshape(self.kernel, (1, k, c, self.filters))
-        y = F.conv2d(x4, kernel, self.bias, (1, self.strides[0]), padding, (1, d), name=self.name,
-                     activation=self.activation)
+        kernel = T.reshape(self.kernel, (1, k, c // self.groups, self.filters))
+        conv = (lambda xs, ks, b, act: F.conv2d(xs, ks, b, (1, self.strides[0]), padding, (1, d), name=self.name,
+                                                activation=act))
+        if self.groups == 1:
+            y = conv(x4, kernel, self.bias, self.activation)
+        else:  # Keras's groups: input block g feeds output block g
+            cg, fg = c // self.groups, self.filters // self.groups
+            y = T.concatenate([conv(x4[..., g * cg:(g + 1) * cg], kernel[..., g * fg:(g + 1) * fg], None, None)
+                               for g in range(self.groups)], axis=3)
+            y = activate(y, self.activation, self.bias)
         y = T.reshape(y, (n, y.shape[2], self.filters))
         return T.transpose(y, (0, 2, 1)) if self.data_format == "channels_first" else y
 
