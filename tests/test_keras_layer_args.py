@@ -4,12 +4,14 @@ import os
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import tinydl
 from tinydl.tf import keras
 from tinydl.keras import layers
 
 from golden.keras_layer_args_cases import CASES
+from tinydl.testing import gradcheck, gradgradcheck
 
 G = np.load(os.path.join(os.path.dirname(__file__), "golden", "keras_layer_args.npz"), allow_pickle=False)
 
@@ -69,3 +71,29 @@ def test_groups_must_divide_the_channels():
         layers.Conv2D(5, 3, groups=2)
     with pytest.raises(ValueError, match="divisible by groups"):
         layers.Conv2D(4, 3, groups=2)(np.ones((1, 5, 5, 3), np.float32))
+
+
+@given(groups=st.sampled_from([1, 2, 3]), per_group=st.integers(1, 2), filters_per_group=st.integers(1, 2),
+       length=st.integers(3, 6), stride=st.integers(1, 2), padding=st.sampled_from(["valid", "same"]),
+       two_d=st.booleans(), seed=st.integers(0, 2 ** 16))
+@settings(deadline=None)
+def test_grouped_convolution_gradients_first_and_second_order(groups, per_group, filters_per_group, length, stride,
+                                                              padding, two_d, seed):
+    """Grouped Conv1D/Conv2D against float64 finite differences, in the input, kernel and bias."""
+    rng = np.random.default_rng(seed)
+    c, f = groups * per_group, groups * filters_per_group
+    shape = (2, length, length, c) if two_d else (2, length, c)
+    layer = (layers.Conv2D if two_d else layers.Conv1D)(f, 2, strides=stride, padding=padding, groups=groups,
+                                                        activation="tanh", dtype="float64")
+    x = tinydl.Tensor(rng.normal(size=shape), requires_grad=True)
+    layer(x)
+    layer.bias.data[...] = rng.normal(size=layer.bias.shape)
+
+    def fn(xx, kk, bb):  # the layer computing with the checked (float64 leaf) kernel and bias
+        object.__setattr__(layer, "kernel", kk)
+        object.__setattr__(layer, "bias", bb)
+        assert layer.kernel is kk and layer.bias is bb
+        return layer(xx)
+
+    assert gradcheck(fn, x, layer.kernel, layer.bias)
+    assert gradgradcheck(fn, x, layer.kernel, layer.bias)
